@@ -41,6 +41,10 @@ const MaxNameLen = 1024
 // implementation with CheckName (prefixes with CheckPrefix): a name that is
 // empty, absolute, or holds "." or ".." segments is refused with an error
 // wrapping ErrInvalidName, so no input string can escape the root.
+//
+// A name must not be both an object and a folder of other objects ("a/b" and
+// "a/b/c"): a folder on disk, like ADLS Gen2 with its hierarchical namespace,
+// cannot hold both, and the Create or Move that would need it fails.
 type Bucket interface {
 	// Create starts writing the object name. Nothing is visible under name
 	// until Close on the returned writer returns nil; then the whole object
