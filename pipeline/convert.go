@@ -1,0 +1,335 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
+	"github.com/mdvm-parquet/mdvm-parquet/sink"
+)
+
+// ErrTooManyRejected is returned by Convert when more records were set aside
+// than Options.MaxRejected allows. Nothing is published; the rejects file is
+// kept for inspection.
+var ErrTooManyRejected = errors.New("too many rejected records")
+
+// Options configure a conversion. Zero values take the stated defaults.
+type Options struct {
+	Dataset      *schema.Dataset // required
+	Inputs       []Input         // required; see Inputs
+	Bucket       sink.Bucket     // the lake's root; required
+	SnapshotTime time.Time       // the export's generatedTime; required
+	MaxRejected  int64           // records that may be set aside; defaults to 0
+	Compression  string          // snappy, zstd, gzip or none; defaults to snappy
+	Version      string          // tool version, for files and manifest
+	Logger       *slog.Logger    // defaults to slog.Default()
+	Progress     *Progress       // counters for a progress display; may be nil
+
+	Readers       int   // inputs read at once; defaults to 2
+	Decoders      int   // decode goroutines; defaults to GOMAXPROCS
+	MemoryBudget  int64 // bytes of buffered rows, all partitions; defaults to 64 MiB
+	RowGroupBytes int64 // buffered bytes that make a row group; defaults to 32 MiB
+	MaxFileBytes  int64 // bytes after which a partition starts a new file; defaults to 1 GiB
+}
+
+func (o *Options) defaults() {
+	if o.Compression == "" {
+		o.Compression = "snappy"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Progress == nil {
+		o.Progress = &Progress{}
+	}
+	if o.Readers <= 0 {
+		o.Readers = 2
+	}
+	if o.Decoders <= 0 {
+		o.Decoders = runtime.GOMAXPROCS(0)
+	}
+	if o.MemoryBudget <= 0 {
+		o.MemoryBudget = 64 << 20
+	}
+	if o.RowGroupBytes <= 0 {
+		o.RowGroupBytes = 32 << 20
+	}
+	if o.MaxFileBytes <= 0 {
+		o.MaxFileBytes = 1 << 30
+	}
+}
+
+// Progress holds counters a display may read while a run goes on.
+type Progress struct {
+	FilesTotal atomic.Int64
+	FilesDone  atomic.Int64
+	BytesTotal atomic.Int64 // stored bytes of the inputs of known size
+	BytesRead  atomic.Int64 // stored bytes read so far
+	RawBytes   atomic.Int64 // decompressed bytes read so far
+	Records    atomic.Int64
+}
+
+// InputSummary counts one input's records.
+type InputSummary struct {
+	Name     string `json:"name"`
+	Bytes    int64  `json:"bytes"`
+	Records  int64  `json:"records"`
+	Rejected int64  `json:"rejected"`
+}
+
+// Summary reconciles a run: every record read is a row written or a reject.
+type Summary struct {
+	RunID          string         `json:"run_id"`
+	Dataset        string         `json:"dataset"`
+	SnapshotTime   time.Time      `json:"snapshot_time"`
+	Output         string         `json:"output"`
+	Files          int            `json:"files"`
+	Records        int64          `json:"records"`
+	Rows           int64          `json:"rows"`
+	Rejected       int64          `json:"rejected"`
+	RejectsFile    string         `json:"rejects_file,omitempty"`
+	InvalidUTF8    int64          `json:"invalid_utf8_records"`
+	Unflattenable  int64          `json:"unflattenable_documents"`
+	DuplicateKeys  int64          `json:"duplicate_flattened_keys"`
+	Partitions     int            `json:"partitions"`
+	ParquetFiles   int            `json:"parquet_files"`
+	RewrittenFiles int            `json:"rewritten_files"`
+	BytesIn        int64          `json:"bytes_in"`
+	BytesRaw       int64          `json:"bytes_decompressed"`
+	BytesOut       int64          `json:"bytes_out"`
+	Duration       float64        `json:"duration_seconds"`
+	RecordsPerSec  float64        `json:"records_per_second"`
+	Inputs         []InputSummary `json:"inputs"`
+	Published      bool           `json:"published"`
+}
+
+// Convert reads the inputs and publishes them as one snapshot of the dataset.
+// On error nothing is published and the lake is as it was.
+func Convert(ctx context.Context, opt Options) (*Summary, error) {
+	opt.defaults()
+	start := time.Now()
+	codec, err := schema.Codec(opt.Compression)
+	if err != nil {
+		return nil, err
+	}
+	runID := newRunID(start)
+	sum := &Summary{RunID: runID, Dataset: opt.Dataset.Name, SnapshotTime: opt.SnapshotTime.UTC(),
+		Output: opt.Bucket.Location(""), Files: len(opt.Inputs)}
+	log := opt.Logger.With("run", runID, "dataset", opt.Dataset.Name)
+
+	if err := recoverLake(ctx, opt.Bucket, opt.Dataset, log); err != nil {
+		return sum, err
+	}
+	date := opt.SnapshotTime.UTC().Truncate(24 * time.Hour)
+	spec := &fileSpec{
+		ds: opt.Dataset, bucket: opt.Bucket, reg: newKeyRegistry(), inputs: opt.Inputs,
+		snapshot: opt.SnapshotTime.UTC(), runID: runID, version: opt.Version, maxFile: opt.MaxFileBytes,
+		options: []parquet.WriterOption{
+			parquet.Compression(codec),
+			parquet.DataPageVersion(1),
+			parquet.PageBufferSize(256 << 10),
+			parquet.ColumnPageBuffers(pageBuffers),
+		},
+	}
+	rej := newRejectWriter(opt.Bucket, RejectedDir+"/"+datePath(opt.Dataset, date)+"/"+runID+".jsonl", opt.Inputs, opt.MaxRejected)
+	log.Info("converting", "inputs", len(opt.Inputs), "snapshot_time", sum.SnapshotTime.Format(time.RFC3339), "output", sum.Output)
+
+	parts, stats, err := runStages(ctx, opt, spec, date, rej)
+	sum.Inputs, sum.BytesIn, sum.BytesRaw = stats.inputs, opt.Progress.BytesRead.Load(), opt.Progress.RawBytes.Load()
+	sum.Records, sum.Rejected = stats.records, stats.rejected
+	sum.InvalidUTF8, sum.Unflattenable, sum.DuplicateKeys = stats.invalidUTF8, stats.unflattenable, stats.duplicateKeys
+	if rerr := rej.close(ctx); rerr != nil && err == nil {
+		err = rerr
+	}
+	sum.RejectsFile = rej.location()
+	if err == nil {
+		err = finishFiles(ctx, spec, parts, sum)
+	}
+	if err == nil {
+		err = publishRun(ctx, opt, spec, parts, date, sum, start, log)
+	}
+	if err != nil {
+		for _, p := range parts {
+			p.writer.abort()
+		}
+		if cerr := removePrefix(context.WithoutCancel(ctx), opt.Bucket, stagingPrefix(opt.Dataset, runID)); cerr != nil {
+			log.Warn("could not remove staged files; the next run will", "err", cerr)
+		}
+	}
+	sum.Duration = time.Since(start).Seconds()
+	if sum.Duration > 0 {
+		sum.RecordsPerSec = float64(sum.Records) / sum.Duration
+	}
+	return sum, err
+}
+
+// runStages wires read, decode and build together and runs them to the end.
+func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time, rej *rejectWriter) ([]*partState, runStats, error) {
+	g, ctx := errgroup.WithContext(ctx)
+	hints := make([]string, len(opt.Inputs))
+	for i, in := range opt.Inputs {
+		hints[i] = in.GroupHint
+		if in.Size > 0 {
+			opt.Progress.BytesTotal.Add(in.Size)
+		}
+	}
+	opt.Progress.FilesTotal.Store(int64(len(opt.Inputs)))
+
+	// read: at most opt.Readers inputs open at once.
+	chunks := make(chan chunk, opt.Decoders*2)
+	stored := make([]atomic.Int64, len(opt.Inputs))
+	var readers sync.WaitGroup
+	next := atomic.Int64{}
+	for range opt.Readers {
+		readers.Add(1)
+		g.Go(func() error {
+			defer readers.Done()
+			for i := int(next.Add(1) - 1); i < len(opt.Inputs); i = int(next.Add(1) - 1) {
+				if err := readInput(ctx, i, opt.Inputs[i], chunks, &stored[i], opt.Progress); err != nil {
+					return err
+				}
+				opt.Progress.FilesDone.Add(1)
+			}
+			return nil
+		})
+	}
+	go func() { readers.Wait(); close(chunks) }()
+
+	// decode
+	batches := make(chan batch, opt.Decoders*2)
+	decoders := make([]*decoder, opt.Decoders)
+	var decoding sync.WaitGroup
+	for i := range decoders {
+		d := newDecoder(spec.ds, spec.reg, hints)
+		decoders[i] = d
+		decoding.Add(1)
+		g.Go(func() error {
+			defer decoding.Done()
+			for c := range chunks {
+				b := batch{rows: newRows(len(spec.ds.Fields))}
+				before := d.stats.records
+				b.rejects = d.decodeChunk(c, b.rows, nil)
+				d.perInput(c.input, d.stats.records-before)
+				opt.Progress.Records.Add(d.stats.records - before)
+				select {
+				case batches <- b:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	go func() { decoding.Wait(); close(batches) }()
+
+	// build
+	var parts []*partState
+	g.Go(func() error {
+		var err error
+		parts, err = build(ctx, spec, buildOptions{
+			budget: opt.MemoryBudget, rowGroupBytes: opt.RowGroupBytes, workers: 2,
+		}, date, batches, func(r []reject) error { return rej.add(ctx, r) })
+		return err
+	})
+	err := g.Wait()
+	return parts, collectStats(opt.Inputs, stored, decoders, rej), err
+}
+
+// runStats are the decode counts of a run.
+type runStats struct {
+	decodeStats
+	inputs []InputSummary
+}
+
+func collectStats(inputs []Input, stored []atomic.Int64, decoders []*decoder, rej *rejectWriter) runStats {
+	s := runStats{inputs: make([]InputSummary, len(inputs))}
+	for i, in := range inputs {
+		s.inputs[i] = InputSummary{Name: in.Name, Bytes: stored[i].Load(), Rejected: rej.perInput[i]}
+	}
+	for _, d := range decoders {
+		s.records += d.stats.records
+		s.rejected += d.stats.rejected
+		s.invalidUTF8 += d.stats.invalidUTF8
+		s.unflattenable += d.stats.unflattenable
+		s.duplicateKeys += d.stats.duplicateKeys
+		for i, n := range d.inputRecords {
+			s.inputs[i].Records += n
+		}
+	}
+	return s
+}
+
+// finishFiles closes every partition's open file, rewrites the files written
+// before the schema reached its final shape, and reconciles the counts.
+func finishFiles(ctx context.Context, spec *fileSpec, parts []*partState, sum *Summary) error {
+	for _, p := range parts {
+		if err := p.writer.finish(); err != nil {
+			return err
+		}
+	}
+	n, err := rewriteStale(ctx, spec, parts)
+	if err != nil {
+		return err
+	}
+	sum.RewrittenFiles = n
+	sum.Partitions = len(parts)
+	for _, p := range parts {
+		for _, f := range p.writer.files {
+			sum.Rows += f.Rows
+			sum.BytesOut += f.Bytes
+			sum.ParquetFiles++
+		}
+	}
+	if sum.Rows+sum.Rejected != sum.Records {
+		return fmt.Errorf("BUG: counts do not reconcile: %d records read, %d rows written, %d rejected", sum.Records, sum.Rows, sum.Rejected)
+	}
+	return nil
+}
+
+// publishRun writes the manifest and publishes the snapshot's date.
+func publishRun(ctx context.Context, opt Options, spec *fileSpec, parts []*partState, date time.Time, sum *Summary, start time.Time, log *slog.Logger) error {
+	var staged []string
+	var files []writtenFile
+	for _, p := range parts {
+		for _, f := range p.writer.files {
+			staged = append(staged, stagingPrefix(spec.ds, spec.runID)+f.Name)
+			files = append(files, f)
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	byName, _, _ := spec.reg.snapshot()
+	layout := schema.NewLayout(spec.ds, byName)
+	m := newManifest(spec, layout, sum, files, start)
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := publish(ctx, opt.Bucket, spec.ds, spec.runID, datePath(spec.ds, date), staged, data, log); err != nil {
+		return err
+	}
+	sum.Published = true
+	return nil
+}
+
+func newRunID(t time.Time) string {
+	var b [3]byte
+	rand.Read(b[:])
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// pageBuffers is shared by every writer of the process, so that the memory
+// of encoded pages is reused across partitions rather than held by each.
+var pageBuffers = parquet.NewBufferPool()

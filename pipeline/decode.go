@@ -1,0 +1,300 @@
+package pipeline
+
+import (
+	"bytes"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
+)
+
+// Reasons a record is set aside.
+const (
+	reasonNotJSON   = "not valid JSON"
+	reasonNotObject = "not a JSON object"
+	reasonNoDevice  = "no device id"
+)
+
+// reject is a line set aside: where it came from, why, and its text.
+type reject struct {
+	input  int
+	line   int64
+	reason string
+	raw    []byte
+}
+
+// decodeStats are a decoder's counts, summed into the run's Summary.
+type decodeStats struct {
+	records       int64 // non-blank lines
+	rejected      int64
+	invalidUTF8   int64 // records whose text had invalid UTF-8 replaced
+	unflattenable int64 // flatten documents that were not an object or array of objects
+	duplicateKeys int64 // flattened keys met twice in one record (first kept)
+}
+
+// decoder turns lines of one dataset's records into rows. Each decode worker
+// owns one; it is not safe for concurrent use.
+type decoder struct {
+	ds     *schema.Dataset
+	fields map[string]int // lower-case key → index in ds.Fields
+	device int            // index of the device id field
+	group  int            // index of the group id field, or -1
+	flat   int            // index of the field to flatten, or -1
+	hints  []string       // group hint per input
+
+	parser fastjson.Parser
+	fl     *flattener
+	key    []byte // scratch: lower-cased key
+	lit    []byte // scratch: a value as written
+	extra  []byte // scratch: the record's extra_fields object
+	stats  decodeStats
+
+	inputRecords []int64 // records per input index
+}
+
+// perInput adds n records to input i's count.
+func (d *decoder) perInput(i int, n int64) {
+	for len(d.inputRecords) <= i {
+		d.inputRecords = append(d.inputRecords, 0)
+	}
+	d.inputRecords[i] += n
+}
+
+func newDecoder(ds *schema.Dataset, reg *keyRegistry, hints []string) *decoder {
+	d := &decoder{ds: ds, fields: map[string]int{}, group: -1, flat: -1, hints: hints, fl: newFlattener(reg)}
+	for i, f := range ds.Fields {
+		d.fields[string(lower(nil, []byte(f.Key)))] = i
+		switch f.Key {
+		case ds.DeviceKey:
+			d.device = i
+		case ds.GroupIDKey:
+			d.group = i
+		case ds.FlattenKey:
+			d.flat = i
+		}
+	}
+	return d
+}
+
+// decodeChunk appends the records of c's lines to dst and the lines that are
+// not records to rejects. Blank lines are skipped.
+func (d *decoder) decodeChunk(c chunk, dst *rows, rejects []reject) []reject {
+	line := c.firstLine
+	for data := c.data; len(data) > 0; line++ {
+		text := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			text, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		text = bytes.TrimPrefix(bytes.TrimRight(text, "\r"), []byte("\xef\xbb\xbf"))
+		if len(bytes.TrimSpace(text)) == 0 {
+			continue
+		}
+		d.stats.records++
+		if reason := d.decodeLine(c.input, line, text, dst); reason != "" {
+			d.stats.rejected++
+			rejects = append(rejects, reject{input: c.input, line: line, reason: reason, raw: bytes.Clone(text)})
+		}
+	}
+	return rejects
+}
+
+// decodeLine appends the record in text to dst, or returns why it cannot.
+func (d *decoder) decodeLine(input int, line int64, text []byte, dst *rows) string {
+	if !utf8.Valid(text) {
+		text = bytes.ToValidUTF8(text, []byte("\uFFFD"))
+		d.stats.invalidUTF8++
+	}
+	v, err := d.parser.ParseBytes(text)
+	if err != nil {
+		return reasonNotJSON + ": " + err.Error()
+	}
+	obj, err := v.Object()
+	if err != nil {
+		return reasonNotObject
+	}
+
+	// Rows are appended in place and rolled back on rejection.
+	start := dst.mark()
+	m := rowMeta{input: int32(input), line: line, lo: uint32(len(dst.arena)), afLo: uint32(len(dst.afs))}
+	base := len(dst.vals)
+	for range d.ds.Fields {
+		dst.vals = append(dst.vals, span{})
+	}
+	vals := dst.vals[base:]
+	d.extra = append(d.extra[:0], '{')
+	var flatDoc *fastjson.Value
+
+	seenGroup := false
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		d.key = lower(d.key[:0], k)
+		i, ok := d.fields[string(d.key)]
+		switch {
+		case !ok:
+			d.addExtra(k, v) // undocumented key
+		case vals[i].kind != schema.KindNull || (i == d.group && seenGroup):
+			if v.Type() != fastjson.TypeNull {
+				d.addExtra(k, v) // the same key again, in other letter case
+			}
+		case i == d.group:
+			seenGroup = true
+			if d.groupValue(&m, v) {
+				d.addExtra(k, v)
+			}
+		default:
+			vals[i] = d.fieldValue(dst, v)
+			if i == d.flat && vals[i].kind != schema.KindNull {
+				flatDoc = v
+			}
+		}
+	})
+
+	if dev := vals[d.device]; dev.kind == schema.KindNull || len(bytes.TrimSpace(dst.text(dev))) == 0 {
+		dst.rollback(start)
+		return reasonNoDevice
+	}
+	if !m.hasGroup {
+		if g, err := strconv.ParseInt(d.hints[input], 10, 64); err == nil {
+			m.group, m.hasGroup = g, true
+		}
+	}
+	if flatDoc != nil {
+		d.flattenField(dst, flatDoc, vals[d.flat])
+	}
+	if len(d.extra) > 1 {
+		d.extra = append(d.extra, '}')
+		m.extra = dst.put(d.extra, schema.KindJSON)
+	}
+	m.hi = uint32(len(dst.arena))
+	m.afHi = uint32(len(dst.afs))
+	dst.meta = append(dst.meta, m)
+	return ""
+}
+
+// groupValue reads the group id into m. It reports whether the value must
+// also be kept in extra_fields: a group that is not an integer ("Unassigned",
+// "None") goes to the NULL partition, and its text is not lost.
+func (d *decoder) groupValue(m *rowMeta, v *fastjson.Value) bool {
+	var s []byte
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return false
+	case fastjson.TypeNumber:
+		s = v.MarshalTo(d.lit[:0])
+	case fastjson.TypeString:
+		s, _ = v.StringBytes()
+	default:
+		return true
+	}
+	g, err := strconv.ParseInt(string(bytes.TrimSpace(s)), 10, 64)
+	if err != nil {
+		return true
+	}
+	m.group, m.hasGroup = g, true
+	return false
+}
+
+// fieldValue stores a documented field's value: a string unescaped, anything
+// else as written.
+func (d *decoder) fieldValue(dst *rows, v *fastjson.Value) span {
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return span{}
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		return dst.put(validUTF8(s), schema.KindString)
+	}
+	d.lit = v.MarshalTo(d.lit[:0])
+	k := schema.KindJSON
+	switch v.Type() {
+	case fastjson.TypeNumber:
+		k, _ = classifyNumber(d.lit)
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		k = schema.KindBool
+	}
+	return dst.put(validUTF8(d.lit), k)
+}
+
+// flattenField flattens the document held by the flatten field: the text of
+// a string, or the object or array itself.
+func (d *decoder) flattenField(dst *rows, v *fastjson.Value, raw span) {
+	doc := v
+	if v.Type() == fastjson.TypeString {
+		text := dst.text(raw)
+		if len(bytes.TrimSpace(text)) == 0 {
+			return
+		}
+		var err error
+		if doc, err = d.fl.parser.ParseBytes(text); err != nil {
+			d.stats.unflattenable++
+			return
+		}
+	}
+	ok, dups := d.fl.flatten(dst, doc)
+	if !ok {
+		d.stats.unflattenable++
+	}
+	d.stats.duplicateKeys += int64(dups)
+}
+
+// addExtra adds "key": value to the record's extra_fields object.
+func (d *decoder) addExtra(k []byte, v *fastjson.Value) {
+	if len(d.extra) > 1 {
+		d.extra = append(d.extra, ',')
+	}
+	d.extra = appendJSONString(d.extra, k)
+	d.extra = append(d.extra, ':')
+	d.extra = v.MarshalTo(d.extra)
+}
+
+// lower appends b in ASCII lower case to dst.
+func lower(dst, b []byte) []byte {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// validUTF8 returns b, or a copy with invalid sequences replaced by U+FFFD.
+// Escapes such as a lone surrogate can decode to invalid UTF-8 even in a
+// valid line.
+func validUTF8(b []byte) []byte {
+	if utf8.Valid(b) {
+		return b
+	}
+	return bytes.ToValidUTF8(b, []byte("\uFFFD"))
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(dst, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
+
+// mark and rollback undo a partly appended row.
+type rowsMark struct{ arena, vals, afs int }
+
+func (r *rows) mark() rowsMark {
+	return rowsMark{len(r.arena), len(r.vals), len(r.afs)}
+}
+
+func (r *rows) rollback(m rowsMark) {
+	r.arena, r.vals, r.afs = r.arena[:m.arena], r.vals[:m.vals], r.afs[:m.afs]
+}

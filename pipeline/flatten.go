@@ -1,0 +1,242 @@
+package pipeline
+
+import (
+	"bytes"
+	"math"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
+)
+
+// keyRegistry is the run-wide record of the flattened keys: the column each
+// goes to, the kind its values have had so far, and the spellings seen. It
+// only grows and widens; every change bumps its version.
+type keyRegistry struct {
+	mu      sync.RWMutex
+	cols    []*keyCol
+	byName  map[string]*keyCol
+	version uint64
+}
+
+type keyCol struct {
+	id        uint32
+	name      string
+	kind      schema.Kind
+	spellings map[string]bool
+}
+
+func newKeyRegistry() *keyRegistry {
+	return &keyRegistry{byName: map[string]*keyCol{}}
+}
+
+// lookup returns the column of key, adding it if it is new.
+func (r *keyRegistry) lookup(key string) *keyCol {
+	name := schema.ColumnName(key)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.byName[name]
+	if c == nil {
+		c = &keyCol{id: uint32(len(r.cols)), name: name, spellings: map[string]bool{}}
+		r.cols = append(r.cols, c)
+		r.byName[name] = c
+		r.version++
+	}
+	if !c.spellings[key] {
+		c.spellings[key] = true
+	}
+	return c
+}
+
+// widen merges k into the kind of column c.
+func (r *keyRegistry) widen(c *keyCol, k schema.Kind) {
+	r.mu.RLock()
+	same := schema.Merge(c.kind, k) == c.kind
+	r.mu.RUnlock()
+	if same {
+		return
+	}
+	r.mu.Lock()
+	if m := schema.Merge(c.kind, k); m != c.kind {
+		c.kind = m
+		r.version++
+	}
+	r.mu.Unlock()
+}
+
+// snapshot returns the columns and kinds as they are now, and the version.
+func (r *keyRegistry) snapshot() (map[string]schema.Kind, []schema.Kind, uint64) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	byName := make(map[string]schema.Kind, len(r.cols))
+	byID := make([]schema.Kind, len(r.cols))
+	for _, c := range r.cols {
+		byName[c.name] = c.kind
+		byID[c.id] = c.kind
+	}
+	return byName, byID, r.version
+}
+
+// ids returns the id of every column by name.
+func (r *keyRegistry) ids() map[string]uint32 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	m := make(map[string]uint32, len(r.cols))
+	for _, c := range r.cols {
+		m[c.name] = c.id
+	}
+	return m
+}
+
+// mapping returns, for each column, the keys seen for it, sorted: the
+// key → column mapping stored in every file's metadata.
+func (r *keyRegistry) mapping() map[string][]string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	m := make(map[string][]string, len(r.cols))
+	for _, c := range r.cols {
+		keys := make([]string, 0, len(c.spellings))
+		for k := range c.spellings {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		m[c.name] = keys
+	}
+	return m
+}
+
+// flattener turns one record's JSON document into flattened values. Each
+// decode worker has its own; they share the registry.
+type flattener struct {
+	reg    *keyRegistry
+	cache  map[string]*keyCol // by key as spelled
+	seen   []uint32           // columns set in the current record
+	parser fastjson.Parser
+	lit    []byte
+}
+
+func newFlattener(reg *keyRegistry) *flattener {
+	return &flattener{reg: reg, cache: map[string]*keyCol{}}
+}
+
+// flatten appends the values of doc, a JSON object or an array of objects or
+// of key/value pairs, to dst. It reports false when doc holds nothing that
+// flattens (a scalar, or an array of scalars); the raw text is kept anyway.
+// A key met twice in one record keeps its first value; the count of such
+// duplicates is returned.
+func (f *flattener) flatten(dst *rows, doc *fastjson.Value) (ok bool, dups int) {
+	f.seen = f.seen[:0]
+	switch doc.Type() {
+	case fastjson.TypeObject:
+		o, _ := doc.Object()
+		o.Visit(func(k []byte, v *fastjson.Value) { dups += f.add(dst, k, v) })
+		return true, dups
+	case fastjson.TypeArray:
+		items, _ := doc.Array()
+		ok = len(items) == 0
+		for _, it := range items {
+			o, err := it.Object()
+			if err != nil {
+				continue
+			}
+			ok = true
+			if k, v, isPair := keyValuePair(o); isPair {
+				dups += f.add(dst, k, v)
+				continue
+			}
+			o.Visit(func(k []byte, v *fastjson.Value) { dups += f.add(dst, k, v) })
+		}
+		return ok, dups
+	}
+	return false, 0
+}
+
+// keyValuePair recognises {"Key": "k", "Value": v} (or "Name" for "Key"),
+// in any letter case, as the array-of-pairs form of additionalFields.
+func keyValuePair(o *fastjson.Object) ([]byte, *fastjson.Value, bool) {
+	if o.Len() != 2 {
+		return nil, nil, false
+	}
+	var key []byte
+	var val *fastjson.Value
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		switch {
+		case bytes.EqualFold(k, []byte("key")) || bytes.EqualFold(k, []byte("name")):
+			if s, err := v.StringBytes(); err == nil {
+				key = s
+			}
+		case bytes.EqualFold(k, []byte("value")):
+			val = v
+		}
+	})
+	return key, val, key != nil && val != nil
+}
+
+// add appends one key's value. It returns 1 when the key's column was
+// already set in this record, and then adds nothing.
+func (f *flattener) add(dst *rows, k []byte, v *fastjson.Value) int {
+	c := f.cache[string(k)]
+	if c == nil {
+		c = f.reg.lookup(string(k))
+		f.cache[string(k)] = c
+	}
+	for _, id := range f.seen {
+		if id == c.id {
+			return 1
+		}
+	}
+	f.seen = append(f.seen, c.id)
+
+	a := afVal{col: c.id}
+	a.kind, a.num, a.text = f.value(dst, v)
+	f.reg.widen(c, a.kind)
+	if a.kind != schema.KindNull {
+		dst.afs = append(dst.afs, a)
+	}
+	return 0
+}
+
+// value classifies v and stores its text: a string unescaped, anything else
+// as written.
+func (f *flattener) value(dst *rows, v *fastjson.Value) (schema.Kind, uint64, span) {
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return schema.KindNull, 0, span{}
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		return schema.KindString, 0, dst.put(validUTF8(s), schema.KindString)
+	case fastjson.TypeTrue:
+		return schema.KindBool, 1, dst.put([]byte("true"), schema.KindBool)
+	case fastjson.TypeFalse:
+		return schema.KindBool, 0, dst.put([]byte("false"), schema.KindBool)
+	case fastjson.TypeNumber:
+		f.lit = v.MarshalTo(f.lit[:0])
+		k, num := classifyNumber(f.lit)
+		return k, num, dst.put(f.lit, k)
+	}
+	f.lit = v.MarshalTo(f.lit[:0])
+	return schema.KindJSON, 0, dst.put(validUTF8(f.lit), schema.KindJSON)
+}
+
+// classifyNumber tells what a JSON number literal is and returns its value as
+// int64 or float64 bits.
+func classifyNumber(lit []byte) (schema.Kind, uint64) {
+	if bytes.ContainsAny(lit, ".eE") {
+		x, err := strconv.ParseFloat(string(lit), 64)
+		if err != nil || math.IsInf(x, 0) {
+			return schema.KindBigNum, 0
+		}
+		return schema.KindFloat, math.Float64bits(x)
+	}
+	n, err := strconv.ParseInt(string(lit), 10, 64)
+	if err != nil {
+		return schema.KindBigNum, 0
+	}
+	if n > 1<<53 || n < -(1<<53) {
+		return schema.KindWideInt, uint64(n)
+	}
+	return schema.KindInt, uint64(n)
+}

@@ -1,0 +1,204 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"strings"
+
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
+	"github.com/mdvm-parquet/mdvm-parquet/sink"
+)
+
+// Names of the lake's bookkeeping. Folders starting with "_" sit beside the
+// dataset folders, never inside them: Spark skips "_" folders, but DuckDB's
+// "**" globs do not.
+const (
+	SuccessFile  = "_SUCCESS"
+	ManifestFile = "_manifest.json"
+	stagingDir   = "_staging"
+	journalDir   = "_journal"
+	RejectedDir  = "_rejected"
+)
+
+func stagingPrefix(ds *schema.Dataset, runID string) string {
+	return stagingDir + "/" + ds.Name + "/" + runID + "/"
+}
+
+// journal records a publish in progress, so that the next run can finish or
+// undo what a killed one left half done.
+type journal struct {
+	RunID    string          `json:"run_id"`
+	Dataset  string          `json:"dataset"`
+	Phase    string          `json:"phase"` // "moving" or "replacing"
+	DatePath string          `json:"date_path"`
+	New      []string        `json:"new"`
+	Old      []string        `json:"old"`
+	Manifest json.RawMessage `json:"manifest"`
+}
+
+const (
+	phaseMoving    = "moving"
+	phaseReplacing = "replacing"
+)
+
+// publish moves the staged files of one date into the lake, replacing what
+// the date held before, and writes its manifest and _SUCCESS.
+//
+// Object storage has no atomic rename of a folder, so the order is chosen so
+// that a reader is never shown a partial file and a reader that honours
+// _SUCCESS never reads a date in flux:
+//
+//  1. a journal names the new files and the old ones;
+//  2. the old _SUCCESS goes: the date is now marked as changing;
+//  3. the new files are moved in, each appearing whole (rename or copy);
+//  4. the journal turns to "replacing";
+//  5. the old files and manifest go;
+//  6. the new manifest and _SUCCESS are written; the journal goes.
+//
+// Between 3 and 5 a reader that ignores _SUCCESS sees the date's old rows
+// and part of its new ones. A run killed before 4 is undone by the next run
+// (the moved files go, the old stay); after 4 it is finished by it.
+func publish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, runID, datePath string, staged []string, manifest []byte, log *slog.Logger) error {
+	var old []string
+	err := b.List(ctx, datePath+"/", func(o sink.Object) error {
+		old = append(old, o.Name)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("publish %s: list: %w", datePath, err)
+	}
+	j := journal{RunID: runID, Dataset: ds.Name, Phase: phaseMoving, DatePath: datePath, Old: old, Manifest: manifest}
+	for _, s := range staged {
+		j.New = append(j.New, strings.TrimPrefix(s, stagingPrefix(ds, runID)))
+	}
+	if err := writeJournal(ctx, b, j); err != nil {
+		return err
+	}
+	if err := b.Delete(ctx, datePath+"/"+SuccessFile); err != nil {
+		return fmt.Errorf("publish %s: %w", datePath, err)
+	}
+	for i, s := range staged {
+		if err := b.Move(ctx, s, j.New[i]); err != nil {
+			return fmt.Errorf("publish %s: %w", j.New[i], err)
+		}
+	}
+	j.Phase = phaseReplacing
+	if err := writeJournal(ctx, b, j); err != nil {
+		return err
+	}
+	if len(old) > 0 {
+		log.Info("replacing previous snapshot", "partition", datePath, "files", len(old))
+	}
+	return finishReplace(ctx, b, j)
+}
+
+// finishReplace removes the old files of a journal in phase "replacing" and
+// writes the new manifest and _SUCCESS.
+func finishReplace(ctx context.Context, b sink.Bucket, j journal) error {
+	keep := map[string]bool{}
+	for _, n := range j.New {
+		keep[n] = true
+	}
+	for _, o := range j.Old {
+		if !keep[o] {
+			if err := b.Delete(ctx, o); err != nil {
+				return fmt.Errorf("publish %s: remove old %s: %w", j.DatePath, o, err)
+			}
+		}
+	}
+	if err := sink.Put(ctx, b, j.DatePath+"/"+ManifestFile, j.Manifest); err != nil {
+		return fmt.Errorf("publish %s: manifest: %w", j.DatePath, err)
+	}
+	if err := sink.Put(ctx, b, j.DatePath+"/"+SuccessFile, nil); err != nil {
+		return fmt.Errorf("publish %s: %w", j.DatePath, err)
+	}
+	return b.Delete(ctx, journalName(j.Dataset, j.RunID))
+}
+
+func journalName(dataset, runID string) string {
+	return journalDir + "/" + dataset + "/" + runID + ".json"
+}
+
+func writeJournal(ctx context.Context, b sink.Bucket, j journal) error {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	if err := sink.Put(ctx, b, journalName(j.Dataset, j.RunID), data); err != nil {
+		return fmt.Errorf("publish %s: journal: %w", j.DatePath, err)
+	}
+	return nil
+}
+
+// recoverLake finishes or undoes the publishes that killed runs of ds left
+// behind, and removes their staged files. Only one run may write a dataset
+// of a lake at a time.
+func recoverLake(ctx context.Context, b sink.Bucket, ds *schema.Dataset, log *slog.Logger) error {
+	var journals []string
+	err := b.List(ctx, journalDir+"/"+ds.Name+"/", func(o sink.Object) error {
+		journals = append(journals, o.Name)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	for _, name := range journals {
+		data, err := sink.Get(ctx, b, name)
+		if err != nil {
+			return fmt.Errorf("recover %s: %w", name, err)
+		}
+		var j journal
+		if err := json.Unmarshal(data, &j); err != nil {
+			return fmt.Errorf("recover %s: %w", name, err)
+		}
+		switch j.Phase {
+		case phaseReplacing:
+			log.Warn("finishing the publish of an interrupted run", "run", j.RunID, "partition", j.DatePath)
+			err = finishReplace(ctx, b, j)
+		default:
+			log.Warn("undoing the publish of an interrupted run", "run", j.RunID, "partition", j.DatePath)
+			err = undoMove(ctx, b, j)
+		}
+		if err != nil {
+			return fmt.Errorf("recover %s: %w", name, err)
+		}
+	}
+	return removePrefix(ctx, b, stagingDir+"/"+ds.Name+"/")
+}
+
+// undoMove removes the files a run in phase "moving" may have moved in, and
+// puts back the _SUCCESS of the date's previous contents.
+func undoMove(ctx context.Context, b sink.Bucket, j journal) error {
+	for _, n := range j.New {
+		if err := b.Delete(ctx, n); err != nil {
+			return err
+		}
+	}
+	for _, o := range j.Old {
+		if path.Base(o) == SuccessFile {
+			if err := sink.Put(ctx, b, o, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return b.Delete(ctx, journalName(j.Dataset, j.RunID))
+}
+
+// removePrefix deletes every object below prefix.
+func removePrefix(ctx context.Context, b sink.Bucket, prefix string) error {
+	var names []string
+	err := b.List(ctx, prefix, func(o sink.Object) error {
+		names = append(names, o.Name)
+		return nil
+	})
+	for _, n := range names {
+		if derr := b.Delete(ctx, n); derr != nil && !errors.Is(derr, sink.ErrNotExist) {
+			err = errors.Join(err, derr)
+		}
+	}
+	return err
+}

@@ -1,0 +1,94 @@
+package pipeline
+
+import "github.com/mdvm-parquet/mdvm-parquet/schema"
+
+// span locates a value's text in a rows arena.
+type span struct {
+	off  uint32
+	n    uint32
+	kind schema.Kind // KindNull for a missing or null value
+}
+
+// rowMeta is what a row carries besides its field values.
+type rowMeta struct {
+	input    int32  // index of the input it came from
+	hasGroup bool   // group holds an integer group id
+	line     int64  // line number in that input
+	group    int64  // RBAC group id, when hasGroup
+	extra    span   // undocumented keys as a JSON object; KindNull when none
+	lo, hi   uint32 // the row's bytes in the arena
+	afLo     uint32 // the row's flattened values are afs[afLo:afHi]
+	afHi     uint32
+	keyBytes uint32 // bytes of the row's sort key prefix, see sortRows
+}
+
+// afVal is one flattened key's value in one row.
+type afVal struct {
+	col  uint32      // column id in the key registry
+	kind schema.Kind // kind of this value
+	text span        // unescaped string, or the literal as written
+	num  uint64      // int64 or float64 bits, for KindInt, KindWideInt, KindFloat
+}
+
+// rows holds decoded records column-free: each row's values are spans of one
+// arena, nf spans a row, in the dataset's field order. The decode stage fills
+// one per chunk; the build stage copies rows into one per partition.
+type rows struct {
+	nf    int
+	arena []byte
+	vals  []span
+	meta  []rowMeta
+	afs   []afVal
+}
+
+func newRows(nf int) *rows { return &rows{nf: nf} }
+
+func (r *rows) len() int { return len(r.meta) }
+
+// size is the memory the rows hold, for the build stage's budget.
+func (r *rows) size() int64 {
+	return int64(cap(r.arena)) + int64(cap(r.vals))*12 + int64(cap(r.meta))*64 + int64(cap(r.afs))*32
+}
+
+func (r *rows) text(s span) []byte { return r.arena[s.off : s.off+s.n] }
+
+func (r *rows) field(i, f int) span { return r.vals[i*r.nf+f] }
+
+// put appends b to the arena and returns its span.
+func (r *rows) put(b []byte, k schema.Kind) span {
+	s := span{off: uint32(len(r.arena)), n: uint32(len(b)), kind: k}
+	r.arena = append(r.arena, b...)
+	return s
+}
+
+// copyRow appends row i of src to r.
+func (r *rows) copyRow(src *rows, i int) {
+	m := src.meta[i]
+	base := uint32(len(r.arena))
+	r.arena = append(r.arena, src.arena[m.lo:m.hi]...)
+	shift := func(s span) span {
+		if s.kind != schema.KindNull {
+			s.off = s.off - m.lo + base
+		}
+		return s
+	}
+	for _, s := range src.vals[i*src.nf : (i+1)*src.nf] {
+		r.vals = append(r.vals, shift(s))
+	}
+	afLo := uint32(len(r.afs))
+	for _, a := range src.afs[m.afLo:m.afHi] {
+		a.text = shift(a.text)
+		r.afs = append(r.afs, a)
+	}
+	m.extra = shift(m.extra)
+	m.lo, m.hi = base, uint32(len(r.arena))
+	m.afLo, m.afHi = afLo, uint32(len(r.afs))
+	r.meta = append(r.meta, m)
+}
+
+func (r *rows) reset() {
+	r.arena = r.arena[:0]
+	r.vals = r.vals[:0]
+	r.meta = r.meta[:0]
+	r.afs = r.afs[:0]
+}

@@ -1,0 +1,192 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ExportResponseFile is the name under which a saved export response (the
+// body of the via-files call) is kept beside its files. It is metadata, never
+// records.
+const ExportResponseFile = "export.json"
+
+// ErrNoInputs is returned by Inputs when the paths hold no export file.
+var ErrNoInputs = errors.New("no export files found")
+
+// ErrNoSnapshotTime is returned by SnapshotTime when nothing tells when the
+// export was generated.
+var ErrNoSnapshotTime = errors.New("cannot tell the snapshot time: give --snapshot-time (the export's generatedTime), or keep export.json beside the files")
+
+// Inputs returns the export files named by paths: files, folders searched
+// recursively in lexical order, or "-" for standard input. Hidden files,
+// files whose name starts with "_" or ".", and export.json are skipped.
+func Inputs(paths []string, stdin io.Reader) ([]Input, error) {
+	var inputs []Input
+	for _, p := range paths {
+		if p == "-" {
+			inputs = append(inputs, Input{Name: "-", Size: -1, Open: func(context.Context) (io.ReadCloser, error) {
+				return io.NopCloser(stdin), nil
+			}})
+			continue
+		}
+		found, err := filesUnder(p)
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, found...)
+	}
+	if len(inputs) == 0 {
+		return nil, fmt.Errorf("%w in %s", ErrNoInputs, strings.Join(paths, ", "))
+	}
+	return inputs, nil
+}
+
+func filesUnder(root string) ([]Input, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("input: %w", err)
+	}
+	if !info.IsDir() {
+		return []Input{fileInput(root, filepath.Base(root), info.Size())}, nil
+	}
+	var inputs []Input
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("input: %w", err)
+		}
+		name := d.Name()
+		if path != root && (strings.HasPrefix(name, ".") || (d.IsDir() && strings.HasPrefix(name, "_") && !groupSegment.MatchString(name))) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !d.Type().IsRegular() || name == ExportResponseFile || strings.HasPrefix(name, "_") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("input: %w", err)
+		}
+		rel, _ := filepath.Rel(root, path)
+		inputs = append(inputs, fileInput(path, filepath.ToSlash(rel), info.Size()))
+		return nil
+	})
+	sort.Slice(inputs, func(i, j int) bool { return inputs[i].Name < inputs[j].Name })
+	return inputs, err
+}
+
+func fileInput(path, name string, size int64) Input {
+	return Input{
+		Name:      name,
+		GroupHint: GroupHint(path),
+		Size:      size,
+		Open:      func(context.Context) (io.ReadCloser, error) { return os.Open(path) },
+	}
+}
+
+var (
+	groupSegment = regexp.MustCompile(`^_RbacGroupId=(-?[0-9]{1,18})$`)
+	timeSegments = regexp.MustCompile(`(?:^|/)([0-9]{4}-[0-9]{2}-[0-9]{2})/([0-9]{4})(?:/|$)`)
+)
+
+// GroupHint returns the RBAC group id of an `_RbacGroupId=N` segment of a
+// path or URL path, or "".
+func GroupHint(path string) string {
+	for _, seg := range strings.Split(filepath.ToSlash(path), "/") {
+		if m := groupSegment.FindStringSubmatch(seg); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// SnapshotTime decides when the export named by paths was generated: from an
+// export.json found in or beside them, else from the `YYYY-MM-DD/HHMM/`
+// segment of the inputs' paths (UTC). It never falls back to the clock.
+func SnapshotTime(paths []string, inputs []Input) (time.Time, error) {
+	for _, p := range paths {
+		if p == "-" {
+			continue
+		}
+		// The export root may sit a few folders above a file given alone.
+		dir, _ := filepath.Abs(p)
+		for range 8 {
+			t, err := readExportResponse(filepath.Join(dir, ExportResponseFile))
+			if err == nil {
+				return t, nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+				return time.Time{}, err
+			}
+			if dir = filepath.Dir(dir); dir == filepath.Dir(dir) {
+				break
+			}
+		}
+	}
+	names := make([]string, 0, len(inputs))
+	for _, in := range inputs {
+		names = append(names, in.Name)
+	}
+	for _, p := range paths {
+		if abs, err := filepath.Abs(p); err == nil && p != "-" {
+			names = append(names, abs)
+		}
+	}
+	var found time.Time
+	for _, name := range names {
+		t, ok := timeFromPath(name)
+		if !ok {
+			continue
+		}
+		if !found.IsZero() && !t.Equal(found) {
+			return time.Time{}, fmt.Errorf("inputs come from two exports (%s and %s): convert them one at a time", found.Format(time.RFC3339), t.Format(time.RFC3339))
+		}
+		found = t
+	}
+	if found.IsZero() {
+		return time.Time{}, ErrNoSnapshotTime
+	}
+	return found, nil
+}
+
+// ExportResponse is the body of the via-files export call.
+type ExportResponse struct {
+	ExportFiles   []string  `json:"exportFiles"`
+	GeneratedTime time.Time `json:"generatedTime"`
+}
+
+func readExportResponse(path string) (time.Time, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var r ExportResponse
+	if err := json.Unmarshal(data, &r); err != nil {
+		return time.Time{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	if r.GeneratedTime.IsZero() {
+		return time.Time{}, fmt.Errorf("read %s: no generatedTime", path)
+	}
+	return r.GeneratedTime.UTC(), nil
+}
+
+func timeFromPath(p string) (time.Time, bool) {
+	m := timeSegments.FindStringSubmatch(filepath.ToSlash(p))
+	if m == nil {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("2006-01-02 1504", m[1]+" "+m[2])
+	return t, err == nil
+}

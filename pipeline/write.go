@@ -1,0 +1,330 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
+	"github.com/mdvm-parquet/mdvm-parquet/sink"
+)
+
+// writeBatchRows is how many rows go to a column writer at a time, so that
+// pages are cut near the page size rather than after a whole row group.
+const writeBatchRows = 1024
+
+// fileSpec is what every file of a run shares.
+type fileSpec struct {
+	ds        *schema.Dataset
+	bucket    sink.Bucket
+	reg       *keyRegistry
+	inputs    []Input
+	snapshot  time.Time
+	runID     string
+	version   string
+	options   []parquet.WriterOption // compression, page version, buffers
+	maxFile   int64                  // bytes after which a partition's file is finished
+	pageBytes int
+}
+
+// writtenFile describes a finished Parquet file, for the manifest.
+type writtenFile struct {
+	Name        string `json:"name"` // below the dataset's staging folder
+	Partition   string `json:"partition"`
+	Rows        int64  `json:"rows"`
+	Bytes       int64  `json:"bytes"`
+	RowGroups   int    `json:"row_groups"`
+	fingerprint string
+}
+
+// partWriter writes the files of one partition, one row group per flush. It
+// is used by one goroutine at a time.
+type partWriter struct {
+	spec  *fileSpec
+	key   partKey
+	seq   int
+	cur   *openFile
+	files []writtenFile
+}
+
+type openFile struct {
+	info   writtenFile
+	out    sink.Writer
+	count  *countWriter
+	pw     *parquet.Writer
+	layout *schema.Layout
+	cols   []*parquet.ColumnWriter
+}
+
+// flush writes buf as one row group, sorted by the dataset's sort keys.
+func (p *partWriter) flush(ctx context.Context, buf *rows) error {
+	byName, byID, _ := p.spec.reg.snapshot()
+	layout := schema.NewLayout(p.spec.ds, byName)
+	if p.cur != nil && (p.cur.info.fingerprint != layout.Fingerprint() || p.cur.count.n >= p.spec.maxFile) {
+		if err := p.finish(); err != nil {
+			return err
+		}
+	}
+	if p.cur == nil {
+		if err := p.open(ctx, layout); err != nil {
+			return err
+		}
+	}
+	order := sortRows(p.spec.ds, buf)
+	if err := p.cur.writeRowGroup(p.spec, buf, order, byID); err != nil {
+		return fmt.Errorf("write %s: %w", p.cur.info.Name, err)
+	}
+	p.cur.info.Rows += int64(len(order))
+	p.cur.info.RowGroups++
+	return nil
+}
+
+func (p *partWriter) open(ctx context.Context, layout *schema.Layout) error {
+	p.seq++
+	name := fmt.Sprintf("%s/part-%s-%05d.parquet", p.key.path(p.spec.ds), p.spec.runID, p.seq)
+	out, err := p.spec.bucket.Create(ctx, stagingPrefix(p.spec.ds, p.spec.runID)+name)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
+	}
+	count := &countWriter{w: out}
+	opts := append(slices.Clip(p.spec.options), layout.Schema(), parquet.CreatedBy("mdvm-parquet", p.spec.version, ""))
+	pw := parquet.NewWriter(count, opts...)
+	p.cur = &openFile{
+		info:   writtenFile{Name: name, Partition: p.key.path(p.spec.ds), fingerprint: layout.Fingerprint()},
+		out:    out,
+		count:  count,
+		pw:     pw,
+		layout: layout,
+	}
+	return nil
+}
+
+// finish closes the current file, if any.
+func (p *partWriter) finish() error {
+	f := p.cur
+	if f == nil {
+		return nil
+	}
+	p.cur = nil
+	for k, v := range fileMetadata(p.spec, f.layout) {
+		f.pw.SetKeyValueMetadata(k, v)
+	}
+	if err := f.pw.Close(); err != nil {
+		f.out.Abort()
+		return fmt.Errorf("write %s: %w", f.info.Name, err)
+	}
+	if err := f.out.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", f.info.Name, err)
+	}
+	f.info.Bytes = f.count.n
+	p.files = append(p.files, f.info)
+	return nil
+}
+
+// abort drops the current file, if any.
+func (p *partWriter) abort() {
+	if p.cur != nil {
+		p.cur.out.Abort()
+		p.cur = nil
+	}
+}
+
+// fileMetadata is the key/value metadata of every file: what it holds and
+// how each flattened key maps to its column.
+func fileMetadata(spec *fileSpec, layout *schema.Layout) map[string]string {
+	type flat struct {
+		Column string   `json:"column"`
+		Kind   string   `json:"kind"`
+		Keys   []string `json:"keys"`
+	}
+	mapping := spec.reg.mapping()
+	var cols []flat
+	for _, c := range layout.Columns {
+		if c.Source == schema.FromFlattened {
+			cols = append(cols, flat{Column: c.Name, Kind: c.Kind.String(), Keys: mapping[c.Name]})
+		}
+	}
+	m, _ := json.Marshal(cols)
+	return map[string]string{
+		"mdvm.dataset":       spec.ds.Name,
+		"mdvm.snapshot_time": spec.snapshot.UTC().Format(time.RFC3339Nano),
+		"mdvm.run_id":        spec.runID,
+		"mdvm.flattened":     string(m),
+	}
+}
+
+// writeRowGroup writes the rows of buf in the given order as one row group.
+func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, kinds []schema.Kind) error {
+	cols := f.pw.ColumnWriters()
+	afIndex := indexFlattened(buf, order, len(kinds))
+	afCol := spec.reg.ids()
+	snapshot := spec.snapshot.UnixMicro()
+	values := make([]parquet.Value, 0, writeBatchRows)
+	for ci, c := range f.layout.Columns {
+		var idx []int32
+		if c.Source == schema.FromFlattened {
+			idx = afIndex[afCol[c.Name]]
+		}
+		for lo := 0; lo < len(order); lo += writeBatchRows {
+			hi := min(lo+writeBatchRows, len(order))
+			values = values[:0]
+			for p := lo; p < hi; p++ {
+				r := int(order[p])
+				var v parquet.Value
+				switch c.Source {
+				case schema.FromField:
+					v = fieldValue(buf, buf.field(r, c.Field), c.Type)
+				case schema.FromSnapshot:
+					v = parquet.Int64Value(snapshot)
+				case schema.FromFlattened:
+					if i := idx[p]; i >= 0 {
+						v = flatValue(buf, buf.afs[i], c.Kind)
+					}
+				case schema.FromExtra:
+					if s := buf.meta[r].extra; s.kind != schema.KindNull {
+						v = parquet.ByteArrayValue(buf.text(s))
+					}
+				case schema.FromFile:
+					v = parquet.ByteArrayValue([]byte(spec.inputs[buf.meta[r].input].Name))
+				case schema.FromLine:
+					v = parquet.Int64Value(buf.meta[r].line)
+				}
+				def := 1
+				if v.IsNull() {
+					def = 0
+				}
+				values = append(values, v.Level(0, def, ci))
+			}
+			if _, err := cols[ci].WriteRowValues(values); err != nil {
+				return fmt.Errorf("column %s: %w", c.Name, err)
+			}
+		}
+	}
+	return f.pw.Flush()
+}
+
+// indexFlattened returns, for each flattened column id, the index in
+// buf.afs of each ordered row's value, or -1.
+func indexFlattened(buf *rows, order []int32, ncols int) [][]int32 {
+	idx := make([][]int32, ncols)
+	for p, r := range order {
+		m := buf.meta[r]
+		for i := m.afLo; i < m.afHi; i++ {
+			col := buf.afs[i].col
+			if idx[col] == nil {
+				idx[col] = make([]int32, len(order))
+				for j := range idx[col] {
+					idx[col][j] = -1
+				}
+			}
+			idx[col][p] = int32(i)
+		}
+	}
+	for i := range idx {
+		if idx[i] == nil {
+			idx[i] = make([]int32, len(order))
+			for j := range idx[i] {
+				idx[i][j] = -1
+			}
+		}
+	}
+	return idx
+}
+
+// fieldValue converts a documented field's text to its column's type. A value
+// that does not convert is written as NULL.
+func fieldValue(buf *rows, s span, t schema.Type) parquet.Value {
+	if s.kind == schema.KindNull {
+		return parquet.Value{}
+	}
+	text := buf.text(s)
+	switch t {
+	case schema.Int64, schema.Int32:
+		n, err := strconv.ParseInt(string(text), 10, 64)
+		if err != nil {
+			return parquet.Value{}
+		}
+		if t == schema.Int32 {
+			return parquet.Int32Value(int32(n))
+		}
+		return parquet.Int64Value(n)
+	case schema.Double:
+		x, err := strconv.ParseFloat(string(text), 64)
+		if err != nil {
+			return parquet.Value{}
+		}
+		return parquet.DoubleValue(x)
+	case schema.Bool:
+		b, err := strconv.ParseBool(string(text))
+		if err != nil {
+			return parquet.Value{}
+		}
+		return parquet.BooleanValue(b)
+	}
+	return parquet.ByteArrayValue(text)
+}
+
+// flatValue converts a flattened value to the type of its column's kind.
+func flatValue(buf *rows, a afVal, col schema.Kind) parquet.Value {
+	switch col.Type() {
+	case schema.Bool:
+		return parquet.BooleanValue(a.num == 1)
+	case schema.Int64:
+		return parquet.Int64Value(int64(a.num))
+	case schema.Double:
+		if a.kind == schema.KindFloat {
+			return parquet.DoubleValue(math.Float64frombits(a.num))
+		}
+		return parquet.DoubleValue(float64(int64(a.num)))
+	}
+	return parquet.ByteArrayValue(buf.text(a.text))
+}
+
+// sortRows returns the order of buf's rows by the dataset's sort keys, then by
+// input and line, so that equal keys keep a stable, input-defined order.
+func sortRows(ds *schema.Dataset, buf *rows) []int32 {
+	var keys []int
+	for _, k := range ds.SortKeys {
+		for i, f := range ds.Fields {
+			if f.Key == k {
+				keys = append(keys, i)
+			}
+		}
+	}
+	order := make([]int32, buf.len())
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		for _, f := range keys {
+			if c := bytes.Compare(buf.text(buf.field(int(a), f)), buf.text(buf.field(int(b), f))); c != 0 {
+				return c
+			}
+		}
+		ma, mb := buf.meta[a], buf.meta[b]
+		if ma.input != mb.input {
+			return int(ma.input - mb.input)
+		}
+		return int(ma.line - mb.line)
+	})
+	return order
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w sink.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
