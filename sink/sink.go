@@ -130,7 +130,7 @@ func Get(ctx context.Context, b Bucket, name string) ([]byte, error) {
 // control characters. The error wraps ErrInvalidName. Every sink calls it
 // before touching storage, so no name can reach outside the bucket's root.
 func CheckName(name string) error {
-	if err := checkPath(name); err != nil {
+	if err := checkPath(name, MaxNameLen); err != nil {
 		return fmt.Errorf("%w %q: %s", ErrInvalidName, name, err)
 	}
 	return nil
@@ -142,17 +142,18 @@ func CheckPrefix(prefix string) error {
 	if prefix == "" {
 		return nil
 	}
-	if err := checkPath(prefix + "x"); err != nil {
+	if err := checkPath(prefix+"x", MaxNameLen+1); err != nil {
 		return fmt.Errorf("%w prefix %q: %s", ErrInvalidName, prefix, err)
 	}
 	return nil
 }
 
-func checkPath(name string) error {
+// checkPath applies the rules of CheckName, with max bytes at most.
+func checkPath(name string, max int) error {
 	switch {
 	case name == "":
 		return errors.New("empty")
-	case len(name) > MaxNameLen:
+	case len(name) > max:
 		return fmt.Errorf("longer than %d bytes", MaxNameLen)
 	case !utf8.ValidString(name):
 		return errors.New("not valid UTF-8")
