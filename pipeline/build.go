@@ -77,8 +77,10 @@ type flushDone struct {
 // budget. While over budget with every large buffer already being written, it
 // stops taking batches: backpressure reaches the decoders and readers.
 //
-// It returns the partitions, each with its writer's files still open.
-func build(ctx context.Context, spec *fileSpec, opt buildOptions, date time.Time,
+// Files are created under fileCtx, which outlives the stages: they are
+// finished after the stages end. It returns the partitions, each with its
+// writer's current file still open.
+func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date time.Time,
 	in <-chan batch, onRejects func([]reject) error) ([]*partState, error) {
 	parts := map[partKey]*partState{}
 	var order []*partState
@@ -91,7 +93,7 @@ func build(ctx context.Context, spec *fileSpec, opt buildOptions, date time.Time
 	for w := 0; w < opt.workers; w++ {
 		go func() {
 			for j := range jobs {
-				err := j.part.writer.flush(ctx, j.buf)
+				err := j.part.writer.flush(fileCtx, j.buf)
 				done <- flushDone{part: j.part, err: err}
 			}
 		}()

@@ -178,6 +178,7 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 
 // runStages wires read, decode and build together and runs them to the end.
 func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time, rej *rejectWriter) ([]*partState, runStats, error) {
+	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
 	hints := make([]string, len(opt.Inputs))
 	for i, in := range opt.Inputs {
@@ -239,9 +240,9 @@ func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time,
 	var parts []*partState
 	g.Go(func() error {
 		var err error
-		parts, err = build(ctx, spec, buildOptions{
+		parts, err = build(ctx, parent, spec, buildOptions{
 			budget: opt.MemoryBudget, rowGroupBytes: opt.RowGroupBytes, workers: 2,
-		}, date, batches, func(r []reject) error { return rej.add(ctx, r) })
+		}, date, batches, func(r []reject) error { return rej.add(parent, r) })
 		return err
 	})
 	err := g.Wait()

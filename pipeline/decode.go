@@ -140,7 +140,7 @@ func (d *decoder) decodeLine(input int, line int64, text []byte, dst *rows) stri
 				d.addExtra(k, v) // the same key again, in other letter case
 			}
 		case i == d.group:
-			seenGroup = true
+			seenGroup = v.Type() != fastjson.TypeNull
 			if d.groupValue(&m, v) {
 				d.addExtra(k, v)
 			}
@@ -156,7 +156,8 @@ func (d *decoder) decodeLine(input int, line int64, text []byte, dst *rows) stri
 		dst.rollback(start)
 		return reasonNoDevice
 	}
-	if !m.hasGroup {
+	if !seenGroup {
+		// Only a record with no group of its own takes its file's.
 		if g, err := strconv.ParseInt(d.hints[input], 10, 64); err == nil {
 			m.group, m.hasGroup = g, true
 		}

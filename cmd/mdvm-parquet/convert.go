@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mdvm-parquet/mdvm-parquet/pipeline"
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
+	"github.com/mdvm-parquet/mdvm-parquet/sink"
+	"github.com/mdvm-parquet/mdvm-parquet/sink/local"
+)
+
+// lakeFlags are the flags of every command that writes the lake.
+func lakeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "./lake", EnvVars: []string{"MDVM_OUTPUT"}, Usage: "root of the lake"},
+		&cli.StringFlag{Name: "dataset", Value: schema.HardwareFirmware.Name, EnvVars: []string{"MDVM_DATASET"}, Usage: "dataset the export holds (see `datasets`)"},
+		&cli.Int64Flag{Name: "max-rejected", Value: 0, EnvVars: []string{"MDVM_MAX_REJECTED"}, Usage: "unreadable records a run may set aside and still publish"},
+		&cli.StringFlag{Name: "compression", Value: "snappy", EnvVars: []string{"MDVM_COMPRESSION"}, Usage: "Parquet compression: snappy, zstd, gzip or none"},
+		&cli.StringFlag{Name: "summary-json", EnvVars: []string{"MDVM_SUMMARY_JSON"}, Usage: "also write the run summary as JSON to this file"},
+		&cli.Int64Flag{Name: "memory-budget", Value: 64, EnvVars: []string{"MDVM_MEMORY_BUDGET"}, Usage: "MiB of rows buffered before row groups are written"},
+	}
+}
+
+func convertCommand(env *environment) *cli.Command {
+	return &cli.Command{
+		Name:      "convert",
+		Usage:     "convert export files into the lake",
+		ArgsUsage: "PATH...",
+		Description: "PATH is an export file (gzip or plain JSON lines), a folder searched recursively, or - for stdin.\n" +
+			"The snapshot time comes from --snapshot-time, else an export.json beside the files, else the\n" +
+			"YYYY-MM-DD/HHMM/ segment of the file paths (UTC).",
+		Flags: append(lakeFlags(),
+			&cli.TimestampFlag{Name: "snapshot-time", Layout: time.RFC3339, EnvVars: []string{"MDVM_SNAPSHOT_TIME"}, Usage: "the export's generatedTime, RFC 3339"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usagef("convert: no PATH given (a file, a folder, or - for stdin)")
+			}
+			ds, err := schema.Lookup(c.String("dataset"))
+			if err != nil {
+				return usageError{err}
+			}
+			if _, err := schema.Codec(c.String("compression")); err != nil {
+				return usageError{err}
+			}
+			inputs, err := pipeline.Inputs(c.Args().Slice(), env.stdin)
+			if err != nil {
+				return err
+			}
+			var snapshot time.Time
+			if t := c.Timestamp("snapshot-time"); t != nil {
+				snapshot = *t
+			} else if snapshot, err = pipeline.SnapshotTime(c.Args().Slice(), inputs); err != nil {
+				return err
+			}
+			bucket, err := openLake(c.String("output"))
+			if err != nil {
+				return err
+			}
+			defer bucket.Close()
+			return env.convert(c, pipeline.Options{
+				Dataset: ds, Inputs: inputs, Bucket: bucket, SnapshotTime: snapshot,
+				MaxRejected: c.Int64("max-rejected"), Compression: c.String("compression"),
+				MemoryBudget: c.Int64("memory-budget") << 20,
+			})
+		},
+	}
+}
+
+// openLake opens the lake's root.
+func openLake(output string) (sink.Bucket, error) {
+	b, err := local.New(output)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", output, err)
+	}
+	return b, nil
+}
+
+// convert runs a conversion with progress and prints its summary.
+func (env *environment) convert(c *cli.Context, opt pipeline.Options) error {
+	opt.Version = version
+	opt.Logger = env.log
+	opt.Progress = &pipeline.Progress{}
+	stopBar := env.progress(opt.Progress)
+	sum, err := pipeline.Convert(c.Context, opt)
+	stopBar()
+	if sum != nil {
+		if !env.quiet {
+			printSummary(env.stdout, sum)
+		}
+		if path := c.String("summary-json"); path != "" {
+			if werr := writeJSON(path, sum); werr != nil {
+				err = errors.Join(err, werr)
+			}
+		}
+	}
+	if err == nil {
+		env.log.Info("done", "run", sum.RunID, "rows", sum.Rows, "rejected", sum.Rejected, "seconds", round(sum.Duration))
+	}
+	return err
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	return nil
+}
+
+func round(x float64) float64 { return float64(int(x*100+0.5)) / 100 }

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/mdvm-parquet/mdvm-parquet/pipeline"
+)
+
+// printSummary prints the run's one summary for people.
+func printSummary(w io.Writer, s *pipeline.Summary) {
+	state := "published"
+	if !s.Published {
+		state = "NOT published"
+	}
+	fmt.Fprintf(w, "%s snapshot %s of %s: %s\n", s.Dataset, s.SnapshotTime.Format(time.RFC3339), s.Output, state)
+	fmt.Fprintf(w, "  files        %d read, %s stored, %s decompressed\n", s.Files, mib(s.BytesIn), mib(s.BytesRaw))
+	fmt.Fprintf(w, "  records      %d read = %d rows written + %d rejected\n", s.Records, s.Rows, s.Rejected)
+	fmt.Fprintf(w, "  output       %d partitions, %d Parquet files, %s\n", s.Partitions, s.ParquetFiles, mib(s.BytesOut))
+	if s.RejectsFile != "" {
+		fmt.Fprintf(w, "  rejects      %s\n", s.RejectsFile)
+	}
+	if s.InvalidUTF8+s.Unflattenable+s.DuplicateKeys > 0 {
+		fmt.Fprintf(w, "  repaired     %d records with invalid UTF-8, %d unflattenable documents, %d duplicate keys\n",
+			s.InvalidUTF8, s.Unflattenable, s.DuplicateKeys)
+	}
+	fmt.Fprintf(w, "  took         %.2fs, %.0f records/s, %.1f MB/s\n", s.Duration, s.RecordsPerSec,
+		float64(s.BytesRaw)/1e6/max(s.Duration, 1e-9))
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// progress draws a progress line on stderr while a run goes on, when stderr
+// is a terminal and the run is not quiet. It returns a function that stops it.
+func (env *environment) progress(p *pipeline.Progress) func() {
+	f, ok := env.stderr.(interface{ Fd() uintptr })
+	if env.quiet || !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(env.stderr, "\r\033[K")
+				return
+			case <-t.C:
+				pct := ""
+				if total := p.BytesTotal.Load(); total > 0 {
+					pct = fmt.Sprintf(" %3.0f%%", 100*float64(p.BytesRead.Load())/float64(total))
+				}
+				fmt.Fprintf(env.stderr, "\r\033[K%s files %d/%d, %s read, %d records",
+					pct, p.FilesDone.Load(), p.FilesTotal.Load(), mib(p.BytesRead.Load()), p.Records.Load())
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
