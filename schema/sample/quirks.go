@@ -1,0 +1,79 @@
+package sample
+
+// quirk is one oddity of a record that readers of real exports must survive.
+type quirk int
+
+const (
+	quirkNone quirk = iota
+
+	quirkFlattenPairs   // additionalFields is an array of {"Key":..,"Value":..}
+	quirkFlattenObjects // additionalFields is an array of objects
+	quirkFlattenEmpty   // additionalFields is ""
+	quirkFlattenNull    // additionalFields is null
+	quirkFlattenAbsent  // additionalFields is missing
+	quirkMixedType      // a key that holds integers elsewhere holds "v3"
+	quirkBigInt         // an integer beyond int64 and float64 precision
+	quirkNested         // a value that is itself an object
+	quirkLongLine       // a value long enough to outgrow a 64 KiB line buffer
+	quirkEscapes        // quotes, backslashes, tabs and non-ASCII text
+	quirkUndocumented   // an undocumented top-level column
+	quirkOtherCasing    // top-level keys in the other casing
+	quirkGroupMissing   // no rbacGroupId key at all
+	quirkGroupText      // rbacGroupId as a string of digits ("39")
+	quirkFieldNull      // a documented field is null
+
+	numQuirks
+)
+
+// quirkEvery is the spacing of quirky records: one in quirkEvery records
+// carries a quirk, taking each in turn, so that an export of
+// quirkEvery*(numQuirks-1) records or more holds every one of them.
+const quirkEvery = 20
+
+// recordQuirk returns the quirk of the j-th record of an export.
+func recordQuirk(quirks bool, j int) quirk {
+	if !quirks || j%quirkEvery != quirkEvery-1 {
+		return quirkNone
+	}
+	return quirk(1 + (j/quirkEvery)%int(numQuirks-1))
+}
+
+// Values the quirks write.
+const (
+	bigInt        = "18446744073709551616123"
+	mixedKey      = "BoardRevision"
+	mixedValue    = "v3"
+	bigIntKey     = "TotalPhysicalMemoryBytes"
+	nestedKey     = "MemorySlots"
+	nestedValue   = `{"Used":2,"Total":4,"Labels":["DIMM1","DIMM2"]}`
+	longKey       = "InventoryNotes"
+	longLen       = 80 << 10
+	escapesKey    = "Description"
+	escapesValue  = "Intel(R) Core(TM) \"vPro\" \u2014 C:\\Windows\\System32\tZ\u00fcrich \u2713"
+	extraColumn   = "IsOnboarded"
+	groupNoneName = "None"
+	unassignedStr = "Unassigned"
+)
+
+// fileQuirks are the oddities of a whole file. Each goes to one file of the
+// export, the first four files taking one each when there are that many.
+type fileQuirks struct {
+	bom       bool // starts with a UTF-8 byte order mark
+	crlf      bool // lines end in CR LF
+	blankTail bool // ends with blank lines
+	members   int  // gzip members; 1 unless multi-member
+}
+
+func fileQuirksOf(quirks bool, index, files int) fileQuirks {
+	fq := fileQuirks{members: 1}
+	if !quirks {
+		return fq
+	}
+	fq.bom = index == 0
+	fq.crlf = index == 1%files
+	fq.blankTail = index == 2%files
+	if index == 3%files {
+		fq.members = 3
+	}
+	return fq
+}
