@@ -75,18 +75,21 @@ func (d *device) reset(r *rng, index int, g *group, generated time.Time) {
 	d.kind = drawKind(r)
 	d.name = drawName(r, d.kind)
 
-	d.form = formID
-	if g.unassigned {
-		switch n := r.intn(100); {
-		case n < 8:
-			d.form = formNone
-		case n < 20:
-			d.form = formUnassigned
-		}
-	}
-
 	ago := time.Duration(r.between(300, 72*3600))*time.Second + time.Duration(r.intn(1000))*time.Millisecond
 	d.seen = generated.Add(-ago)
+}
+
+// unassignedForm is how the n-th device of the unassigned group carries its
+// group: one in twelve as "None", two in twelve as "Unassigned", the rest as
+// 0. Counting rather than drawing puts every form in a small export.
+func unassignedForm(n int) groupForm {
+	switch n % 12 {
+	case 5:
+		return formNone
+	case 2, 9:
+		return formUnassigned
+	}
+	return formID
 }
 
 func drawKind(r *rng) deviceKind {

@@ -27,6 +27,7 @@ type plan struct {
 	root    string // "<date>/<hhmm>/<ExportName>/json/OrgId=<uuid>"
 	job     string // the uuid every part file name carries
 	fileGrp []int  // group index of each file, -1 with Mixed
+	start   []int  // first device of each group, with ByGroup
 }
 
 // Plan returns the files an export of cfg consists of, with their paths,
@@ -143,7 +144,9 @@ func (p *plan) planByGroup() {
 	}
 
 	start := 0
+	p.start = make([]int, len(counts))
 	for gi, c := range counts {
+		p.start[gi] = start
 		for k := 0; k < files[gi]; k++ {
 			lo, hi := start+c*k/files[gi], start+c*(k+1)/files[gi]
 			p.addFile(gi, lo, hi)
@@ -222,6 +225,15 @@ func (p *plan) addFile(gi, lo, hi int) {
 	f.Path = fmt.Sprintf("%spart-%05d-%s.c000.json.gz", path, index, p.job)
 	p.files = append(p.files, f)
 	p.fileGrp = append(p.fileGrp, gi)
+}
+
+// firstDevice returns the first device of group gi, or 0 when devices are
+// not laid out by group (gi < 0).
+func (p *plan) firstDevice(gi int) int {
+	if gi < 0 {
+		return 0
+	}
+	return p.start[gi]
 }
 
 // groupOf returns the group of device d in a Mixed export.

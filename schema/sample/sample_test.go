@@ -487,3 +487,25 @@ func FuzzRecords(f *testing.F) {
 		}
 	})
 }
+
+// TestBundledSample checks that testdata/sample-export is what the
+// generator writes for the flags `make sample` passes, and that it holds
+// every quirk.
+func TestBundledSample(t *testing.T) {
+	bundled := filepath.Join("..", "..", "testdata", "sample-export")
+	cfg := Config{
+		Dataset: schema.HardwareFirmware, Records: 600, Files: 16, Groups: 12, Unassigned: true,
+		Layout: ByGroup, Quirks: true, Seed: 20261130,
+		GeneratedTime: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC),
+	}
+	dir := t.TempDir()
+	if _, err := Write(dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if hashTree(t, dir) != hashTree(t, bundled) {
+		t.Fatalf("%s differs from the generator's output; run make sample", bundled)
+	}
+	if _, err := os.Stat(filepath.Join(bundled, "2026-11-30", "0600")); err != nil {
+		t.Error(err)
+	}
+}

@@ -225,6 +225,10 @@ func (g *gen) record(b []byte, j, gi int) []byte {
 		}
 		r := newRNG(p.cfg.Seed, streamDevice, uint64(d))
 		g.dev.reset(&r, d, grp, p.cfg.GeneratedTime)
+		g.dev.form = formID
+		if grp.unassigned {
+			g.dev.form = unassignedForm(d - p.firstDevice(gi))
+		}
 		g.state.reset(&r, &g.dev)
 		g.cur, g.curGrp = d, gi
 	}

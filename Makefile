@@ -1,0 +1,31 @@
+GO ?= go
+
+# The bundled sample export: regenerate with `make sample`.
+SAMPLE_DIR   := testdata/sample-export
+SAMPLE_FLAGS := --dataset hardware_firmware --records 600 --files 16 --groups 12 \
+	--layout by-group --quirks --seed 20261130 --generated-time 2026-11-30T06:00:00Z
+
+# Extra flags for mdvm-bench, e.g. BENCH_FLAGS="--records 3000000 --runs 3".
+BENCH_FLAGS ?=
+
+.PHONY: build sample bench bench-go demo
+
+build:
+	$(GO) build -o bin/mdvm-parquet ./cmd/mdvm-parquet
+	$(GO) build -o bin/mdvm-gen ./cmd/mdvm-gen
+
+sample:
+	rm -rf $(SAMPLE_DIR)
+	$(GO) run ./cmd/mdvm-gen $(SAMPLE_FLAGS) --out $(SAMPLE_DIR)
+
+# End-to-end throughput and peak memory of convert against DuckDB on a
+# generated 1M-record corpus, cached under .bench/.
+bench: build
+	$(GO) run ./cmd/mdvm-bench --bin ./bin/mdvm-parquet $(BENCH_FLAGS)
+
+# Go micro-benchmarks of every package.
+bench-go:
+	$(GO) test -run '^$$' -bench . ./...
+
+demo:
+	$(GO) build -o bin/mdvm-parquet ./cmd/mdvm-parquet && ./bin/mdvm-parquet convert --output ./lake $(SAMPLE_DIR)
