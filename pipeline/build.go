@@ -68,6 +68,7 @@ type flushJob struct {
 
 type flushDone struct {
 	part *partState
+	buf  *rows
 	err  error
 }
 
@@ -94,7 +95,7 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 		go func() {
 			for j := range jobs {
 				err := j.part.writer.flush(fileCtx, j.buf)
-				done <- flushDone{part: j.part, err: err}
+				done <- flushDone{part: j.part, buf: j.buf, err: err}
 			}
 		}()
 	}
@@ -182,6 +183,7 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 					enqueue(p)
 				}
 			}
+			putBatchRows(b.rows)
 		case <-ctx.Done():
 			if firstErr == nil {
 				firstErr = ctx.Err()

@@ -155,11 +155,14 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 		err = rerr
 	}
 	sum.RejectsFile = rej.location()
+	log.Debug("stages done", "records", sum.Records, "seconds", time.Since(start).Seconds())
 	if err == nil {
 		err = finishFiles(ctx, spec, parts, sum)
+		log.Debug("files finished", "files", sum.ParquetFiles, "seconds", time.Since(start).Seconds())
 	}
 	if err == nil {
 		err = publishRun(ctx, opt, spec, parts, date, sum, start, log)
+		log.Debug("published", "seconds", time.Since(start).Seconds())
 	}
 	if err != nil {
 		for _, p := range parts {
@@ -220,7 +223,7 @@ func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time,
 		g.Go(func() error {
 			defer decoding.Done()
 			for c := range chunks {
-				b := batch{rows: newRows(len(spec.ds.Fields))}
+				b := batch{rows: getBatchRows(len(spec.ds.Fields))}
 				before := d.stats.records
 				b.rejects = d.decodeChunk(c, b.rows, nil)
 				d.perInput(c.input, d.stats.records-before)

@@ -2,9 +2,191 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
 )
 
-// rewriteStale rewrites the files whose schema is not the run's final one.
+// rewriteStale rewrites the files written before the run's schema reached its
+// final shape (a flattened key first seen, or widened, after they were
+// written), so that every file of a snapshot has the same schema. A file is
+// rebuilt from its own rows: the documented fields and lineage as stored, the
+// flattened columns from the raw text it keeps. It returns how many files it
+// rewrote.
 func rewriteStale(ctx context.Context, spec *fileSpec, parts []*partState) (int, error) {
-	return 0, nil
+	byName, _, _ := spec.reg.snapshot()
+	final := schema.NewLayout(spec.ds, byName)
+	n := 0
+	for _, p := range parts {
+		for i, f := range p.writer.files {
+			if f.fingerprint == final.Fingerprint() {
+				continue
+			}
+			nf, err := rewriteFile(ctx, spec, p, f, final)
+			if err != nil {
+				return n, fmt.Errorf("rewrite %s: %w", f.Name, err)
+			}
+			p.writer.files[i] = nf
+			n++
+		}
+	}
+	return n, nil
+}
+
+func rewriteFile(ctx context.Context, spec *fileSpec, p *partState, f writtenFile, final *schema.Layout) (writtenFile, error) {
+	staged := stagingPrefix(spec.ds, spec.runID) + f.Name
+	tmp, err := spool(ctx, spec, staged)
+	if err != nil {
+		return f, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	info, err := tmp.Stat()
+	if err != nil {
+		return f, err
+	}
+	pf, err := parquet.OpenFile(tmp, info.Size())
+	if err != nil {
+		return f, err
+	}
+
+	w := &partWriter{spec: spec, key: p.key, seq: p.writer.seq}
+	if err := w.open(ctx, final); err != nil {
+		return f, err
+	}
+	p.writer.seq = w.seq
+	rb := newRowRebuilder(spec, pf.Schema())
+	for _, rg := range pf.RowGroups() {
+		buf, err := rb.rebuild(rg, p.key)
+		if err != nil {
+			w.abort()
+			return f, err
+		}
+		if err := w.flush(ctx, buf); err != nil {
+			w.abort()
+			return f, err
+		}
+	}
+	if err := w.finish(); err != nil {
+		return f, err
+	}
+	if err := spec.bucket.Delete(ctx, staged); err != nil {
+		return f, err
+	}
+	return w.files[0], nil
+}
+
+// spool copies a staged object to a local temporary file, which Parquet
+// needs to read at random.
+func spool(ctx context.Context, spec *fileSpec, name string) (*os.File, error) {
+	r, err := spec.bucket.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	tmp, err := os.CreateTemp("", "mdvm-rewrite-*.parquet")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(tmp, r); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	return tmp, nil
+}
+
+// rowRebuilder turns the rows of a file of this run back into rows.
+type rowRebuilder struct {
+	spec   *fileSpec
+	dec    *decoder
+	field  map[int]int // leaf column → dataset field
+	extra  int
+	file   int
+	line   int
+	inputs map[string]int
+}
+
+func newRowRebuilder(spec *fileSpec, s *parquet.Schema) *rowRebuilder {
+	rb := &rowRebuilder{spec: spec, dec: newDecoder(spec.ds, spec.reg, nil), field: map[int]int{},
+		extra: -1, file: -1, line: -1, inputs: map[string]int{}}
+	for i, in := range spec.inputs {
+		rb.inputs[in.Name] = i
+	}
+	for leaf, path := range s.Columns() {
+		name := path[0]
+		switch name {
+		case schema.ExtraColumn:
+			rb.extra = leaf
+		case schema.SourceFileColumn:
+			rb.file = leaf
+		case schema.SourceLineColumn:
+			rb.line = leaf
+		}
+		for fi, f := range spec.ds.Fields {
+			if f.Column == name {
+				rb.field[leaf] = fi
+			}
+		}
+	}
+	return rb
+}
+
+func (rb *rowRebuilder) rebuild(rg parquet.RowGroup, key partKey) (*rows, error) {
+	nf := len(rb.spec.ds.Fields)
+	buf := newRows(nf)
+	rr := rg.Rows()
+	defer rr.Close()
+	batch := make([]parquet.Row, 256)
+	for {
+		n, err := rr.ReadRows(batch)
+		for _, row := range batch[:n] {
+			rb.addRow(buf, row, key)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (rb *rowRebuilder) addRow(buf *rows, row parquet.Row, key partKey) {
+	m := rowMeta{lo: uint32(len(buf.arena)), afLo: uint32(len(buf.afs)), group: key.group, hasGroup: key.hasGroup}
+	base := len(buf.vals)
+	for range rb.spec.ds.Fields {
+		buf.vals = append(buf.vals, span{})
+	}
+	for _, v := range row {
+		leaf := v.Column()
+		if v.IsNull() {
+			continue
+		}
+		switch leaf {
+		case rb.extra:
+			m.extra = buf.put(v.ByteArray(), schema.KindJSON)
+		case rb.file:
+			m.input = int32(rb.inputs[string(v.ByteArray())])
+		case rb.line:
+			m.line = v.Int64()
+		default:
+			if fi, ok := rb.field[leaf]; ok {
+				buf.vals[base+fi] = buf.put([]byte(v.String()), schema.KindString)
+			}
+		}
+	}
+	if rb.dec.flat >= 0 {
+		if raw := buf.vals[base+rb.dec.flat]; raw.kind != schema.KindNull {
+			if doc, err := rb.dec.fl.parser.ParseBytes(buf.text(raw)); err == nil {
+				rb.dec.fl.flatten(buf, doc)
+			}
+		}
+	}
+	m.hi, m.afHi = uint32(len(buf.arena)), uint32(len(buf.afs))
+	buf.meta = append(buf.meta, m)
 }

@@ -1,6 +1,10 @@
 package pipeline
 
-import "github.com/mdvm-parquet/mdvm-parquet/schema"
+import (
+	"sync"
+
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
+)
 
 // span locates a value's text in a rows arena.
 type span struct {
@@ -19,7 +23,6 @@ type rowMeta struct {
 	lo, hi   uint32 // the row's bytes in the arena
 	afLo     uint32 // the row's flattened values are afs[afLo:afHi]
 	afHi     uint32
-	keyBytes uint32 // bytes of the row's sort key prefix, see sortRows
 }
 
 // afVal is one flattened key's value in one row.
@@ -48,6 +51,25 @@ func (r *rows) len() int { return len(r.meta) }
 // size is the memory the rows hold, for the build stage's budget.
 func (r *rows) size() int64 {
 	return int64(cap(r.arena)) + int64(cap(r.vals))*12 + int64(cap(r.meta))*64 + int64(cap(r.afs))*32
+}
+
+// batchRows recycles the rows of decoded chunks: a chunk's rows are copied
+// into partition buffers and the batch's are reused, so that decoding does
+// not grow fresh slices for every chunk.
+var batchRows sync.Pool
+
+func getBatchRows(nf int) *rows {
+	if r, ok := batchRows.Get().(*rows); ok && r.nf == nf {
+		r.reset()
+		return r
+	}
+	return newRows(nf)
+}
+
+func putBatchRows(r *rows) {
+	if cap(r.arena) <= 8*chunkSize {
+		batchRows.Put(r)
+	}
 }
 
 func (r *rows) text(s span) []byte { return r.arena[s.off : s.off+s.n] }

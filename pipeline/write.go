@@ -60,7 +60,6 @@ type openFile struct {
 	count  *countWriter
 	pw     *parquet.Writer
 	layout *schema.Layout
-	cols   []*parquet.ColumnWriter
 }
 
 // flush writes buf as one row group, sorted by the dataset's sort keys.
@@ -161,8 +160,13 @@ func fileMetadata(spec *fileSpec, layout *schema.Layout) map[string]string {
 }
 
 // writeRowGroup writes the rows of buf in the given order as one row group.
+//
+// Each row group gets a writer of its own, dropped once committed: the
+// buffers of a file's writer would otherwise stay allocated between row
+// groups, for every partition open at once.
 func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, kinds []schema.Kind) error {
-	cols := f.pw.ColumnWriters()
+	rg := f.pw.BeginRowGroup()
+	cols := rg.ColumnWriters()
 	afIndex := indexFlattened(buf, order, len(kinds))
 	afCol := spec.reg.ids()
 	snapshot := spec.snapshot.UnixMicro()
@@ -207,7 +211,8 @@ func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, kinds
 			}
 		}
 	}
-	return f.pw.Flush()
+	_, err := rg.Commit()
+	return err
 }
 
 // indexFlattened returns, for each flattened column id, the index in

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -47,7 +48,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	env := &environment{stdin: stdin, stdout: stdout, stderr: stderr}
+	env := &environment{stdin: stdin, stdout: stdout, stderr: stderr, stopProfile: func() {}}
 	app := newApp(env)
 	err := app.RunContext(ctx, args)
 	return exitCode(err, stderr)
@@ -77,6 +78,7 @@ type environment struct {
 	stdout, stderr io.Writer
 	log            *slog.Logger
 	quiet          bool
+	stopProfile    func()
 }
 
 func newApp(env *environment) *cli.App {
@@ -91,10 +93,15 @@ func newApp(env *environment) *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"MDVM_LOG_LEVEL"}, Usage: "log level: debug, info, warn or error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"MDVM_LOG_FORMAT"}, Usage: "log format: text or json"},
+			&cli.StringFlag{Name: "cpu-profile", Hidden: true, EnvVars: []string{"MDVM_CPU_PROFILE"}, Usage: "write a CPU profile to this file"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, EnvVars: []string{"MDVM_QUIET"}, Usage: "print only errors: no progress, no summary"},
 		},
 		Before: func(c *cli.Context) error {
 			return env.setup(c)
+		},
+		After: func(c *cli.Context) error {
+			env.stopProfile()
+			return nil
 		},
 		Commands: []*cli.Command{
 			convertCommand(env),
@@ -128,6 +135,16 @@ func (env *environment) setup(c *cli.Context) error {
 		env.log = slog.New(slog.NewJSONHandler(env.stderr, opts))
 	default:
 		return usagef("--log-format %q: want text or json", c.String("log-format"))
+	}
+	if path := c.String("cpu-profile"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return usagef("--cpu-profile: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return usagef("--cpu-profile: %v", err)
+		}
+		env.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
 	}
 	// Bound the heap: buffers are budgeted, and the collector keeps the rest
 	// near this.
