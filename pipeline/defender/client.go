@@ -189,6 +189,18 @@ func (c *Client) resolve(path string) (*url.URL, error) {
 	return &u, nil
 }
 
+// setQuery sets the parameter key of u to value, leaving the rest of the
+// query as written (re-encoding it would turn $top into %24top).
+func setQuery(u *url.URL, key, value string) {
+	var keep []string
+	for _, p := range strings.Split(u.RawQuery, "&") {
+		if k, _, _ := strings.Cut(p, "="); p != "" && k != key {
+			keep = append(keep, p)
+		}
+	}
+	u.RawQuery = strings.Join(append(keep, key+"="+url.QueryEscape(value)), "&")
+}
+
 // token returns a bearer token, reusing the last one while it has more than
 // two minutes to live. refresh asks the credential again whatever the cache.
 func (c *Client) token(ctx context.Context, refresh bool) (string, error) {

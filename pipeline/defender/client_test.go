@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/mdvm-parquet/mdvm-parquet/pipeline/defender/defendertest"
+	"github.com/mdvm-parquet/mdvm-parquet/pipeline/internal/faultproxy"
 )
 
 const (
@@ -480,9 +481,13 @@ func TestResolveRefusesOtherHosts(t *testing.T) {
 			t.Errorf("resolve(%q) accepted", p)
 		}
 	}
-	u, err := c.resolve("api/machines/X?sinceTime=2024-01-01")
-	if err != nil || u.Path != "/api/machines/X" || u.Query().Get("sinceTime") != "2024-01-01" {
+	u, err := c.resolve("api/machines/X?sinceTime=2024-01-01T00:00:00Z&$top=5&pageSize=1")
+	if err != nil || u.Path != "/api/machines/X" || u.Query().Get("sinceTime") != "2024-01-01T00:00:00Z" {
 		t.Errorf("resolve = %v, %v", u, err)
+	}
+	setQuery(u, "pageSize", "10")
+	if u.RawQuery != "sinceTime=2024-01-01T00:00:00Z&$top=5&pageSize=10" {
+		t.Errorf("query = %s, want the caller's as written and pageSize replaced", u.RawQuery)
 	}
 }
 
@@ -530,5 +535,36 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "retrying") {
 		t.Errorf("no retry logged; the test checked nothing:\n%s", logs.String())
+	}
+}
+
+// TestPagesCutBodyIsRefetched cuts a page mid-body through a proxy: the
+// page is fetched again and every record is seen exactly once.
+func TestPagesCutBodyIsRefetched(t *testing.T) {
+	srv := defendertest.New(t, defendertest.Options{})
+	srv.SetRecords("hardware_firmware", records(9))
+	p := faultproxy.Start(t, srv.URL, faultproxy.WithTransport(srv.HTTPClient().Transport))
+	p.Add(faultproxy.Rule{Match: hwPages, Times: 2, Fault: faultproxy.Cut(60)})
+
+	c, err := New(Config{APIURL: p.URL, AllowHTTP: true, Credential: srv.Credential(),
+		Retry: fastRetry, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, pages, err := collect(t, c, hwPages, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := records(9)
+	if pages != 3 || len(got) != len(want) {
+		t.Fatalf("%d records in %d pages, want 9 in 3", len(got), pages)
+	}
+	for i := range want {
+		if got[i] != string(want[i]) {
+			t.Errorf("record %d = %s, want %s", i, got[i], want[i])
+		}
+	}
+	if n := p.Count(hwPages); n != 5 {
+		t.Errorf("%d page requests, want 5 (two cut, three whole)", n)
 	}
 }

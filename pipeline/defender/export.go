@@ -47,9 +47,7 @@ func (c *Client) ExportFiles(ctx context.Context, path string, sasValidHours int
 		return nil, err
 	}
 	if sasValidHours > 0 {
-		q := u.Query()
-		q.Set("sasValidHours", strconv.Itoa(sasValidHours))
-		u.RawQuery = q.Encode()
+		setQuery(u, "sasValidHours", strconv.Itoa(sasValidHours))
 	}
 
 	var out *ExportFiles

@@ -39,9 +39,7 @@ func (c *Client) Pages(ctx context.Context, path string, pageSize int, fn func(p
 		return err
 	}
 	if pageSize > 0 {
-		q := u.Query()
-		q.Set("pageSize", strconv.Itoa(pageSize))
-		u.RawQuery = q.Encode()
+		setQuery(u, "pageSize", strconv.Itoa(pageSize))
 	}
 
 	seen := map[string]bool{}

@@ -290,12 +290,24 @@ func (s *Server) pages(w http.ResponseWriter, r *http.Request, d Dataset) {
 	switch {
 	case top >= 0:
 	case loop && skip > 0:
-		body.NextLink = s.URL + r.URL.RequestURI()
+		body.NextLink = s.root(r) + r.URL.RequestURI()
 	case end < len(all):
-		q.Set("$skiptoken", strconv.Itoa(end))
-		body.NextLink = s.URL + r.URL.Path + "?" + q.Encode()
+		// The service writes $skiptoken with its dollar sign as is.
+		q.Del("$skiptoken")
+		body.NextLink = s.root(r) + r.URL.Path + "?" + q.Encode() + "&$skiptoken=" + strconv.Itoa(end)
+		body.NextLink = strings.Replace(body.NextLink, "?&", "?", 1)
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// root is the server's root as the client reached it: through a proxy
+// that says where it was reached (X-Forwarded-Host), or directly.
+func (s *Server) root(r *http.Request) string {
+	host, proto := r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Proto")
+	if host == "" || proto == "" {
+		return s.URL
+	}
+	return proto + "://" + host
 }
 
 // writeError writes the service's error body with a fresh correlation id.

@@ -256,6 +256,10 @@ func (p *Proxy) forward(r *http.Request) (*http.Response, error) {
 			out.Header[k] = v
 		}
 	}
+	// Tell the target where the client connected, so that links it builds
+	// (a nextLink) lead back through the proxy.
+	out.Header.Set("X-Forwarded-Host", r.Host)
+	out.Header.Set("X-Forwarded-Proto", "http")
 	return p.transport.RoundTrip(out)
 }
 
