@@ -154,7 +154,8 @@ func BlobInputs(links []string, opts DownloadOptions) ([]Input, error) {
 }
 
 // BlobLinks keys download links by blob path, the Name BlobInputs gives
-// them, as a Refresher returns them. Links must be https.
+// them, as a Refresher returns them. It checks that each link is a blob
+// URL; the inputs check its scheme when they use it.
 func BlobLinks(links []string) (map[string]string, error) {
 	m := make(map[string]string, len(links))
 	for _, link := range links {
@@ -225,13 +226,14 @@ func (d *downloads) refresh(ctx context.Context, gen int) error {
 		return fmt.Errorf("%w: refresh links: %w", ErrLinkExpired, defender.RedactError(err))
 	}
 	for name := range d.links {
-		link := fresh[name]
-		if link != "" {
+		if link := fresh[name]; link != "" {
 			if _, err := blobName(link, d.opts.AllowHTTP); err != nil {
 				return fmt.Errorf("%w: refresh links: %w", ErrLinkExpired, err)
 			}
 		}
-		d.links[name] = link
+	}
+	for name := range d.links {
+		d.links[name] = fresh[name] // "" when the fresh export lost it
 	}
 	d.gen++
 	d.opts.Logger.Info("download links refreshed", "blobs", len(d.links), "refreshes", d.refreshes)
