@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
+	"github.com/mdvm-parquet/mdvm-parquet/schema/sample"
+)
+
+// TestMain lets the test binary stand in for mdvm-bench when the benchmark
+// re-executes itself for the DuckDB side.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "duckdb-convert" {
+		os.Exit(run(os.Args, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+const testRecords = 3000
+
+func TestDuckDBSide(t *testing.T) {
+	dir := t.TempDir()
+	cfg := corpusConfig(testRecords, 3, 6, 9)
+	if _, err := sample.Write(filepath.Join(dir, "export"), cfg); err != nil {
+		t.Fatal(err)
+	}
+	c := &corpus{Dir: filepath.Join(dir, "export"), Files: 3}
+	if err := c.findPaths(); err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(dir, "out")
+	var stdout bytes.Buffer
+	job := duckdbJob{Dataset: schema.HardwareFirmware, Paths: c.Paths, Output: out, Snapshot: sample.DefaultGeneratedTime, Threads: 2}
+	if err := runDuckDB(context.Background(), job, &stdout); err != nil {
+		t.Fatal(err)
+	}
+	var res duckdbResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || res.Rows != testRecords {
+		t.Fatalf("printed %q (%v), want %d rows", stdout.String(), err, testRecords)
+	}
+
+	// Partition folders as the lake has them, typed flattened columns.
+	if m, _ := filepath.Glob(filepath.Join(out, "snapshot_date=2026-11-30", "rbac_group_id=0", "*.parquet")); len(m) == 0 {
+		t.Error("no rbac_group_id=0 partition")
+	}
+	types := parquetTypes(t, out)
+	for col, want := range map[string]string{
+		"device_id": "VARCHAR", "additional_fields": "VARCHAR", "snapshot_time": "TIMESTAMP",
+		"af_system_sku": "VARCHAR", "af_memory_gb": "BIGINT", "af_clock_speed_ghz": "DOUBLE",
+		"af_secure_boot_enabled": "BOOLEAN", "source_file": "VARCHAR",
+	} {
+		if types[col] != want {
+			t.Errorf("column %s is %q, want %s", col, types[col], want)
+		}
+	}
+	n, err := countParquetRows(context.Background(), out)
+	if err != nil || n != testRecords {
+		t.Errorf("counted %d rows (%v), want %d", n, err, testRecords)
+	}
+}
+
+func parquetTypes(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query("DESCRIBE SELECT * FROM read_parquet(" + quote(dir+"/**/*.parquet") + ", hive_partitioning = false)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	types := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		var null, key, def, extra sql.NullString
+		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
+			t.Fatal(err)
+		}
+		types[name] = typ
+	}
+	return types
+}
+
+// benchJSON runs the benchmark on a small corpus and decodes its report.
+func benchJSON(t *testing.T, dir string, args ...string) (int, report, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	base := []string{"mdvm-bench", "--dir", dir, "--records", "3000", "--files", "3", "--groups", "6", "--json"}
+	code := run(append(base, args...), &stdout, &stderr)
+	var rep report
+	if code != exitUsage {
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("report %q: %v; stderr: %s", stdout.String(), err, stderr.String())
+		}
+	}
+	return code, rep, stderr.String()
+}
+
+func TestBenchDuckDBOnly(t *testing.T) {
+	dir := t.TempDir()
+	code, rep, stderr := benchJSON(t, dir, "--only", "duckdb", "--runs", "2")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if len(rep.Sides) != 1 || rep.Sides[0].Side != sideDuckDB || rep.Sides[0].Status != statusOK {
+		t.Fatalf("sides %+v", rep.Sides)
+	}
+	s := rep.Sides[0]
+	if len(s.Runs) != 2 || s.Runs[0].Rows != testRecords || s.WallS <= 0 || s.PeakRSSMiB <= 0 || s.RecordsPerS <= 0 {
+		t.Errorf("side %+v", s)
+	}
+	if rep.Corpus.Records != testRecords || rep.Corpus.InputMB <= 0 {
+		t.Errorf("corpus %+v", rep.Corpus)
+	}
+	if !strings.Contains(stderr, "generating corpus") {
+		t.Errorf("corpus not generated: %s", stderr)
+	}
+
+	// The second time the cached corpus is used.
+	code, _, stderr = benchJSON(t, dir, "--only", "duckdb")
+	if code != exitOK || strings.Contains(stderr, "generating corpus") {
+		t.Errorf("exit %d, cached corpus not used: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", sideDuckDB)); !os.IsNotExist(err) {
+		t.Errorf("output left behind without --keep: %v", err)
+	}
+}
+
+func TestBenchMissingBinary(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no-such-binary")
+
+	code, rep, stderr := benchJSON(t, dir, "--bin", missing)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if len(rep.Sides) != 2 || rep.Sides[0].Status != statusSkipped || rep.Sides[1].Status != statusOK || rep.Ratio != 0 {
+		t.Errorf("sides %+v ratio %v", rep.Sides, rep.Ratio)
+	}
+	if !strings.Contains(rep.Sides[0].Reason, "binary not found") {
+		t.Errorf("reason %q", rep.Sides[0].Reason)
+	}
+
+	if code, _, _ := benchJSON(t, dir, "--bin", missing, "--only", "ours"); code != exitUsage {
+		t.Errorf("--only ours without the binary: exit %d, want %d", code, exitUsage)
+	}
+}
+
+func TestBenchFailingSide(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "broken")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'no such command: convert' >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, rep, _ := benchJSON(t, dir, "--bin", script)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d", code, exitFailed)
+	}
+	if rep.Sides[0].Status != statusFailed || !strings.Contains(rep.Sides[0].Reason, "no such command: convert") {
+		t.Errorf("ours %+v", rep.Sides[0])
+	}
+	if rep.Sides[1].Status != statusOK {
+		t.Errorf("duckdb %+v", rep.Sides[1])
+	}
+}
+
+func TestBenchFlags(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"mdvm-bench", "--records", "0", "--runs", "-1", "--only", "both"}, &stdout, &stderr)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want %d", code, exitUsage)
+	}
+	for _, want := range []string{"--records 0", "--runs -1", `--only "both"`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr %q lacks %q", stderr.String(), want)
+		}
+	}
+}
+
+func TestReport(t *testing.T) {
+	rep := report{
+		Corpus:  corpusInfo{Records: 1000, InputMB: 100, Files: 2, Groups: 3},
+		Threads: 2, Runs: 3,
+		Sides: []sideResult{
+			{Side: sideOurs, Status: statusOK, Runs: []runResult{{WallS: 4, PeakRSSMiB: 100}, {WallS: 1, PeakRSSMiB: 300}, {WallS: 2, PeakRSSMiB: 200}}},
+			{Side: sideDuckDB, Status: statusOK, Runs: []runResult{{WallS: 4, PeakRSSMiB: 500}, {WallS: 4, PeakRSSMiB: 500}, {WallS: 8, PeakRSSMiB: 700}}},
+		},
+	}
+	rep.finish()
+	ours, duck := rep.Sides[0], rep.Sides[1]
+	if ours.WallS != 2 || ours.PeakRSSMiB != 200 || ours.RecordsPerS != 500 || ours.MBPerS != 50 {
+		t.Errorf("ours %+v", ours)
+	}
+	if duck.WallS != 4 || rep.Ratio != 2 {
+		t.Errorf("duckdb %+v, ratio %v", duck, rep.Ratio)
+	}
+	var b bytes.Buffer
+	if err := rep.writeTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"median of 3", "records/s", "peak RSS MiB", "throughput ours/duckdb: 2.00x"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if m := median([]float64{3, 1}); m != 2 {
+		t.Errorf("median of 3 and 1 = %v", m)
+	}
+}
+
+func TestCorpusManifest(t *testing.T) {
+	dir := t.TempDir()
+	cfg := corpusConfig(300, 2, 2, 1)
+	var log bytes.Buffer
+	c, err := ensureCorpus(dir, cfg, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Records != 300 || len(c.Paths) != 2 || !c.GeneratedTime.Equal(sample.DefaultGeneratedTime) {
+		t.Errorf("corpus %+v", c)
+	}
+
+	// A part file gone: the cache is not trusted.
+	if err := os.Remove(c.Paths[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ensureCorpus(dir, cfg, &log); err == nil || !strings.Contains(err.Error(), "delete it") {
+		t.Errorf("missing part file: %v", err)
+	}
+
+	// An older generator's corpus is made anew.
+	manifest := filepath.Join(filepath.Dir(c.Dir), "corpus.json")
+	old := *c
+	old.Format = corpusFormat - 1
+	if err := writeCorpus(manifest, &old); err != nil {
+		t.Fatal(err)
+	}
+	log.Reset()
+	start := time.Now()
+	if c, err = ensureCorpus(dir, cfg, &log); err != nil || len(c.Paths) != 2 {
+		t.Fatalf("regenerate: %v", err)
+	}
+	if !strings.Contains(log.String(), "generating") {
+		t.Errorf("not regenerated in %v: %s", time.Since(start), log.String())
+	}
+}

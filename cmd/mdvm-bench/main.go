@@ -1,0 +1,10 @@
+// Command mdvm-bench measures `mdvm-parquet convert` against DuckDB doing the
+// same job on a generated hardware_firmware corpus: wall time, throughput
+// and peak resident memory, each side run as its own child process.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"text/tabwriter"
+)
+
+// Side names.
+const (
+	sideOurs   = "ours"
+	sideDuckDB = "duckdb"
+)
+
+// Side outcomes.
+const (
+	statusOK      = "ok"
+	statusSkipped = "skipped"
+	statusFailed  = "failed"
+)
+
+// runResult is one measured run of one side.
+type runResult struct {
+	WallS      float64 `json:"wall_s"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	Rows       int64   `json:"rows"` // rows counted in the output; -1 when not counted
+}
+
+// sideResult is one side over all its runs; the figures are medians.
+type sideResult struct {
+	Side        string      `json:"side"`
+	Status      string      `json:"status"`
+	Reason      string      `json:"reason,omitempty"`
+	Runs        []runResult `json:"runs,omitempty"`
+	WallS       float64     `json:"wall_s,omitempty"`
+	RecordsPerS float64     `json:"records_per_s,omitempty"`
+	MBPerS      float64     `json:"mb_per_s,omitempty"`
+	PeakRSSMiB  float64     `json:"peak_rss_mib,omitempty"`
+}
+
+// report is the whole benchmark.
+type report struct {
+	Corpus  corpusInfo   `json:"corpus"`
+	Threads int          `json:"threads"`
+	Runs    int          `json:"runs"`
+	Sides   []sideResult `json:"sides"`
+	// Ratio is ours' throughput over DuckDB's, when both ran.
+	Ratio float64 `json:"throughput_ratio_ours_to_duckdb,omitempty"`
+}
+
+type corpusInfo struct {
+	Dir     string  `json:"dir"`
+	Records int     `json:"records"`
+	Files   int     `json:"files"`
+	Groups  int     `json:"groups"`
+	InputMB float64 `json:"input_mb"` // uncompressed JSON, 10^6 bytes
+	GzipMB  float64 `json:"gzip_mb"`
+}
+
+// summarize fills in the medians of s from its runs.
+func (s *sideResult) summarize(c corpusInfo) {
+	if len(s.Runs) == 0 {
+		return
+	}
+	walls := make([]float64, len(s.Runs))
+	rss := make([]float64, len(s.Runs))
+	for i, r := range s.Runs {
+		walls[i], rss[i] = r.WallS, r.PeakRSSMiB
+	}
+	s.WallS, s.PeakRSSMiB = median(walls), median(rss)
+	if s.WallS > 0 {
+		s.RecordsPerS = float64(c.Records) / s.WallS
+		s.MBPerS = c.InputMB / s.WallS
+	}
+}
+
+// finish computes the medians and the throughput ratio.
+func (r *report) finish() {
+	by := map[string]*sideResult{}
+	for i := range r.Sides {
+		s := &r.Sides[i]
+		s.summarize(r.Corpus)
+		by[s.Side] = s
+	}
+	ours, duck := by[sideOurs], by[sideDuckDB]
+	if ours != nil && duck != nil && ours.Status == statusOK && duck.Status == statusOK && duck.RecordsPerS > 0 {
+		r.Ratio = ours.RecordsPerS / duck.RecordsPerS
+	}
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func (r *report) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func (r *report) writeTable(w io.Writer) error {
+	c := r.Corpus
+	fmt.Fprintf(w, "corpus: %d records, %d files, %d groups + unassigned, %.1f MB JSON (%.1f MB gzip), %s\n",
+		c.Records, c.Files, c.Groups, c.InputMB, c.GzipMB, c.Dir)
+	what := "median of"
+	if r.Runs == 1 {
+		what = "one run of"
+	}
+	fmt.Fprintf(w, "%s %d, %d threads each\n\n", what, r.Runs, r.Threads)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "side\trecords\tinput MB\twall s\trecords/s\tMB/s\tpeak RSS MiB\t")
+	for _, s := range r.Sides {
+		if s.Status != statusOK {
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\n", s.Side, s.Status)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.2f\t%.0f\t%.1f\t%.0f\t\n",
+			s.Side, c.Records, c.InputMB, s.WallS, s.RecordsPerS, s.MBPerS, s.PeakRSSMiB)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range r.Sides {
+		if s.Reason != "" {
+			fmt.Fprintf(w, "\n%s %s: %s", s.Side, s.Status, s.Reason)
+		}
+	}
+	if r.Ratio > 0 {
+		fmt.Fprintf(w, "\nthroughput ours/duckdb: %.2fx\n", r.Ratio)
+	}
+	return nil
+}
