@@ -211,7 +211,7 @@ func (c *Client) token(ctx context.Context, refresh bool) (string, error) {
 	}
 	tok, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{c.scope}})
 	if err != nil {
-		return "", fmt.Errorf("defender: get token for %s: %w", c.scope, RedactError(err))
+		return "", fmt.Errorf("get token for %s: %w", c.scope, RedactError(err))
 	}
 	c.tok = tok
 	return tok.Token, nil
