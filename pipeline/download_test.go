@@ -200,14 +200,27 @@ func TestBlobDownloadResumesCutBody(t *testing.T) {
 	}
 }
 
-func TestBlobDownloadEmptyBodyIsRetried(t *testing.T) {
-	e := newBlobExport(t, 50_000)
-	p := e.proxy(t)
-	p.Add(faultproxy.Rule{Match: e.names[0], Times: 3, Fault: faultproxy.EmptyBody()})
-	inputs, _ := pipeline.BlobInputs(e.links(t, time.Hour, p), fastDownloads(nil))
-	e.checkAll(t, inputs)
-	if n := p.Count(e.names[0]); n != 4 {
-		t.Errorf("%d requests, want 4 (three empty answers, then the blob)", n)
+// TestBlobDownloadRidesOutTransientFaults: three empty answers of a blob
+// still being copied, or three 503s, are retried and the blob read whole.
+func TestBlobDownloadRidesOutTransientFaults(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault faultproxy.Fault
+	}{
+		{"empty body while copy pending", faultproxy.EmptyBody()},
+		{"503 burst", faultproxy.Busy()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newBlobExport(t, 50_000)
+			p := e.proxy(t)
+			p.Add(faultproxy.Rule{Match: e.names[0], Times: 3, Fault: tt.fault})
+			inputs, _ := pipeline.BlobInputs(e.links(t, time.Hour, p), fastDownloads(nil))
+			e.checkAll(t, inputs)
+			if n := p.Count(e.names[0]); n != 4 {
+				t.Errorf("%d requests, want 4 (three faults, then the blob)", n)
+			}
+		})
 	}
 }
 
@@ -224,17 +237,6 @@ func TestBlobDownloadEmptyBodyGivesUp(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "pending") {
 		t.Errorf("error does not give the copy status: %v", err)
-	}
-}
-
-func TestBlobDownloadRidesOut503Burst(t *testing.T) {
-	e := newBlobExport(t, 50_000)
-	p := e.proxy(t)
-	p.Add(faultproxy.Rule{Match: e.names[0], Times: 3, Fault: faultproxy.Busy()})
-	inputs, _ := pipeline.BlobInputs(e.links(t, time.Hour, p), fastDownloads(nil))
-	e.checkAll(t, inputs)
-	if n := p.Count(e.names[0]); n != 4 {
-		t.Errorf("%d requests, want 4", n)
 	}
 }
 
