@@ -1,11 +1,12 @@
 package azure
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/mdvm-parquet/mdvm-parquet/sink"
@@ -47,32 +48,47 @@ func (b *bucket) wrap(op, name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s %s: %w", op, name, &scrubbed{msg: redact(err.Error()), err: err})
+	head := op
+	if name != "" {
+		head += " " + name
 	}
 
 	var ce *credError
 	if errors.As(err, &ce) {
-		return fmt.Errorf("%s %s: %w (%s could not get a token: %s)", op, name, sink.ErrAuth, b.kind, redact(ce.err.Error()))
+		return fmt.Errorf("%s: %w (%s could not get a token: %s)", head, sink.ErrAuth, b.kind, redact(ce.err.Error()))
 	}
-
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
-		return fmt.Errorf("%s %s: %w", op, name, &scrubbed{msg: redact(err.Error()), err: err})
+		return fmt.Errorf("%s: %w", head, &scrubbed{msg: describe(err), err: err})
 	}
 	switch re.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		return fmt.Errorf("%s %s: %w (%s; HTTP %d %s)", op, name, sink.ErrAuth, b.kind, re.StatusCode, redact(re.ErrorCode))
+		return fmt.Errorf("%s: %w (%s; HTTP %d %s)", head, sink.ErrAuth, b.kind, re.StatusCode, redact(re.ErrorCode))
 	case http.StatusNotFound:
 		if re.ErrorCode == "ContainerNotFound" {
-			return fmt.Errorf("%s %s: container %s not found (HTTP 404)", op, name, b.container)
+			return fmt.Errorf("%s: container %s not found (HTTP 404)", head, b.container)
 		}
-		return fmt.Errorf("%s %s: %w", op, name, sink.ErrNotExist)
+		return fmt.Errorf("%s: %w", head, sink.ErrNotExist)
 	}
-	return fmt.Errorf("%s %s: %w", op, name, &scrubbed{
+	return fmt.Errorf("%s: %w", head, &scrubbed{
 		msg: fmt.Sprintf("HTTP %d %s", re.StatusCode, redact(re.ErrorCode)),
 		err: err,
 	})
+}
+
+// describe gives the message of an error that is not a storage answer. A
+// network error quotes the request URL, whose query may hold a SAS; the
+// query is dropped, and anything else that looks secret redacted.
+func describe(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		u := ue.URL
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			u = u[:i]
+		}
+		return redact(fmt.Sprintf("%s %s: %v", ue.Op, u, ue.Err))
+	}
+	return redact(err.Error())
 }
 
 // isNotFound reports whether storage answered 404 for the object.
