@@ -51,7 +51,7 @@ func New(ctx context.Context, cfg Config) (sink.Bucket, error) {
 	if cfg.AuthorityHost == "" {
 		cfg.AuthorityHost = strings.TrimSpace(os.Getenv(EnvAuthorityHost))
 	}
-	if err := checkContainer(cfg.Container); err != nil {
+	if err := CheckContainer(cfg.Container); err != nil {
 		return nil, fmt.Errorf("open azure bucket: %w", err)
 	}
 	if cfg.Prefix != "" {
@@ -77,10 +77,10 @@ func New(ctx context.Context, cfg Config) (sink.Bucket, error) {
 	return b, nil
 }
 
-// checkContainer applies the service's naming rules for containers: 3 to
+// CheckContainer applies the service's naming rules for containers: 3 to
 // 63 lowercase letters, digits and single dashes, starting and ending with
 // a letter or digit. "$root" and "$web" are the two special containers.
-func checkContainer(name string) error {
+func CheckContainer(name string) error {
 	if name == "$root" || name == "$web" {
 		return nil
 	}

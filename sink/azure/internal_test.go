@@ -131,12 +131,12 @@ func TestParseConnectionString(t *testing.T) {
 
 func TestCheckContainer(t *testing.T) {
 	for _, ok := range []string{"abc", "lake-01", "$root", strings.Repeat("a", 63)} {
-		if err := checkContainer(ok); err != nil {
+		if err := CheckContainer(ok); err != nil {
 			t.Errorf("check %q: %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"", "ab", "Lake", "-lake", "lake-", "la--ke", "la_ke", strings.Repeat("a", 64)} {
-		if err := checkContainer(bad); err == nil {
+		if err := CheckContainer(bad); err == nil {
 			t.Errorf("check %q: got nil, want an error", bad)
 		}
 	}
