@@ -29,3 +29,9 @@ bench-go:
 
 demo:
 	$(GO) build -o bin/mdvm-parquet ./cmd/mdvm-parquet && ./bin/mdvm-parquet convert --output ./lake $(SAMPLE_DIR)
+
+.PHONY: test
+
+# Every test, with the race detector; Azure tests start Azurite themselves.
+test:
+	$(GO) test -race -count=1 ./...
