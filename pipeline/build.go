@@ -105,12 +105,15 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 		p.inflight = true
 		p.inSize = p.buf.size()
 		queue = append(queue, flushJob{part: p, buf: p.buf})
-		p.buf = newRows(len(spec.ds.Fields))
+		// The next buffer starts as large as this one ended, rather than
+		// growing from nothing by copies.
+		p.buf = p.buf.sized()
+		used += p.buf.size()
 	}
 	pickLargest := func() *partState {
 		var best *partState
 		for _, p := range order {
-			if !p.inflight && p.buf.len() > 0 && (best == nil || p.buf.size() > best.buf.size()) {
+			if !p.inflight && p.buf.len() > 0 && (best == nil || p.buf.used() > best.buf.used()) {
 				best = p
 			}
 		}

@@ -113,9 +113,20 @@ func (r *keyRegistry) mapping() map[string][]string {
 type flattener struct {
 	reg    *keyRegistry
 	cache  map[string]*keyCol // by key as spelled
+	kinds  []schema.Kind      // this flattener's view of each column's kind
+	prev   []prevKey          // the keys of the last record, in order
+	pos    int                // position in prev of the next key
 	seen   []uint32           // columns set in the current record
 	parser fastjson.Parser
 	lit    []byte
+}
+
+// prevKey remembers a key of the last record: records of one export spell
+// the same keys in the same order, so the column of the key at each position
+// is found by one comparison rather than a map lookup.
+type prevKey struct {
+	key []byte
+	col *keyCol
 }
 
 func newFlattener(reg *keyRegistry) *flattener {
@@ -129,6 +140,7 @@ func newFlattener(reg *keyRegistry) *flattener {
 // duplicates is returned.
 func (f *flattener) flatten(dst *rows, doc *fastjson.Value) (ok bool, dups int) {
 	f.seen = f.seen[:0]
+	f.pos = 0
 	switch doc.Type() {
 	case fastjson.TypeObject:
 		o, _ := doc.Object()
@@ -178,11 +190,7 @@ func keyValuePair(o *fastjson.Object) ([]byte, *fastjson.Value, bool) {
 // add appends one key's value. It returns 1 when the key's column was
 // already set in this record, and then adds nothing.
 func (f *flattener) add(dst *rows, k []byte, v *fastjson.Value) int {
-	c := f.cache[string(k)]
-	if c == nil {
-		c = f.reg.lookup(string(k))
-		f.cache[string(k)] = c
-	}
+	c := f.column(k)
 	for _, id := range f.seen {
 		if id == c.id {
 			return 1
@@ -192,11 +200,40 @@ func (f *flattener) add(dst *rows, k []byte, v *fastjson.Value) int {
 
 	a := afVal{col: c.id}
 	a.kind, a.num, a.text = f.value(dst, v)
-	f.reg.widen(c, a.kind)
+	for int(c.id) >= len(f.kinds) {
+		f.kinds = append(f.kinds, schema.KindNull)
+	}
+	// The registry is only asked when this flattener has not seen the
+	// column's kind widen to a's: kinds rarely change, so decoders seldom
+	// contend for its lock.
+	if m := schema.Merge(f.kinds[c.id], a.kind); m != f.kinds[c.id] {
+		f.kinds[c.id] = m
+		f.reg.widen(c, a.kind)
+	}
 	if a.kind != schema.KindNull {
 		dst.afs = append(dst.afs, a)
 	}
 	return 0
+}
+
+// column returns the column of key k.
+func (f *flattener) column(k []byte) *keyCol {
+	if f.pos < len(f.prev) && bytes.Equal(f.prev[f.pos].key, k) {
+		f.pos++
+		return f.prev[f.pos-1].col
+	}
+	c := f.cache[string(k)]
+	if c == nil {
+		c = f.reg.lookup(string(k))
+		f.cache[string(k)] = c
+	}
+	if f.pos < len(f.prev) {
+		f.prev[f.pos] = prevKey{key: append(f.prev[f.pos].key[:0], k...), col: c}
+	} else if len(f.prev) < 256 {
+		f.prev = append(f.prev, prevKey{key: bytes.Clone(k), col: c})
+	}
+	f.pos++
+	return c
 }
 
 // value classifies v and stores its text: a string unescaped, anything else

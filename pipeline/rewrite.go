@@ -55,7 +55,7 @@ func rewriteFile(ctx context.Context, spec *fileSpec, p *partState, f writtenFil
 	}
 
 	w := &partWriter{spec: spec, key: p.key, seq: p.writer.seq}
-	if err := w.open(ctx, final); err != nil {
+	if err := w.open(ctx, final, nil); err != nil {
 		return f, err
 	}
 	p.writer.seq = w.seq

@@ -53,6 +53,22 @@ func (r *rows) size() int64 {
 	return int64(cap(r.arena)) + int64(cap(r.vals))*12 + int64(cap(r.meta))*64 + int64(cap(r.afs))*32
 }
 
+// used is the memory the rows' contents take, whatever the capacity.
+func (r *rows) used() int64 {
+	return int64(len(r.arena)) + int64(len(r.vals))*12 + int64(len(r.meta))*64 + int64(len(r.afs))*32
+}
+
+// sized returns empty rows with room for as much as r holds.
+func (r *rows) sized() *rows {
+	return &rows{
+		nf:    r.nf,
+		arena: make([]byte, 0, len(r.arena)),
+		vals:  make([]span, 0, len(r.vals)),
+		meta:  make([]rowMeta, 0, len(r.meta)),
+		afs:   make([]afVal, 0, len(r.afs)),
+	}
+}
+
 // batchRows recycles the rows of decoded chunks: a chunk's rows are copied
 // into partition buffers and the batch's are reused, so that decoding does
 // not grow fresh slices for every chunk.
@@ -94,13 +110,15 @@ func (r *rows) copyRow(src *rows, i int) {
 		}
 		return s
 	}
-	for _, s := range src.vals[i*src.nf : (i+1)*src.nf] {
-		r.vals = append(r.vals, shift(s))
+	lo := len(r.vals)
+	r.vals = append(r.vals, src.vals[i*src.nf:(i+1)*src.nf]...)
+	for j := lo; j < len(r.vals); j++ {
+		r.vals[j] = shift(r.vals[j])
 	}
 	afLo := uint32(len(r.afs))
-	for _, a := range src.afs[m.afLo:m.afHi] {
-		a.text = shift(a.text)
-		r.afs = append(r.afs, a)
+	r.afs = append(r.afs, src.afs[m.afLo:m.afHi]...)
+	for j := int(afLo); j < len(r.afs); j++ {
+		r.afs[j].text = shift(r.afs[j].text)
 	}
 	m.extra = shift(m.extra)
 	m.lo, m.hi = base, uint32(len(r.arena))

@@ -71,12 +71,12 @@ func (p *partWriter) flush(ctx context.Context, buf *rows) error {
 			return err
 		}
 	}
+	order := sortRows(p.spec.ds, buf)
 	if p.cur == nil {
-		if err := p.open(ctx, layout); err != nil {
+		if err := p.open(ctx, layout, distinctColumns(layout, buf, p.spec.reg.ids(), order)); err != nil {
 			return err
 		}
 	}
-	order := sortRows(p.spec.ds, buf)
 	if err := p.cur.writeRowGroup(p.spec, buf, order, byID); err != nil {
 		return fmt.Errorf("write %s: %w", p.cur.info.Name, err)
 	}
@@ -85,7 +85,7 @@ func (p *partWriter) flush(ctx context.Context, buf *rows) error {
 	return nil
 }
 
-func (p *partWriter) open(ctx context.Context, layout *schema.Layout) error {
+func (p *partWriter) open(ctx context.Context, layout *schema.Layout, plain map[string]bool) error {
 	p.seq++
 	name := fmt.Sprintf("%s/part-%s-%05d.parquet", p.key.path(p.spec.ds), p.spec.runID, p.seq)
 	out, err := p.spec.bucket.Create(ctx, stagingPrefix(p.spec.ds, p.spec.runID)+name)
@@ -93,7 +93,7 @@ func (p *partWriter) open(ctx context.Context, layout *schema.Layout) error {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
 	count := &countWriter{w: out}
-	opts := append(slices.Clip(p.spec.options), layout.Schema(), parquet.CreatedBy("mdvm-parquet", p.spec.version, ""))
+	opts := append(slices.Clip(p.spec.options), layout.Schema(plain), parquet.CreatedBy("mdvm-parquet", p.spec.version, ""))
 	pw := parquet.NewWriter(count, opts...)
 	p.cur = &openFile{
 		info:   writtenFile{Name: name, Partition: p.key.path(p.spec.ds), fingerprint: layout.Fingerprint()},
@@ -125,6 +125,53 @@ func (p *partWriter) finish() error {
 	f.info.Bytes = f.count.n
 	p.files = append(p.files, f.info)
 	return nil
+}
+
+// distinctColumns returns the text columns whose values, in a sample of the
+// first rows, are mostly distinct: they are written without a dictionary,
+// which would cost time and save nothing.
+func distinctColumns(layout *schema.Layout, buf *rows, ids map[string]uint32, order []int32) map[string]bool {
+	const sample = 2048
+	n := min(len(order), sample)
+	if n < 64 {
+		return nil
+	}
+	// Each sampled row's value of each text column, keyed by column.
+	values := map[string]map[string]struct{}{}
+	add := func(col string, v []byte) {
+		m := values[col]
+		if m == nil {
+			m = make(map[string]struct{}, n)
+			values[col] = m
+		}
+		m[string(v)] = struct{}{}
+	}
+	names := map[uint32]string{}
+	for _, c := range layout.Columns {
+		if c.Source == schema.FromFlattened && c.Type == schema.String {
+			names[ids[c.Name]] = c.Name
+		}
+	}
+	for _, r := range order[:n] {
+		for _, c := range layout.Columns {
+			if c.Source == schema.FromField && c.Type == schema.String {
+				add(c.Name, buf.text(buf.field(int(r), c.Field)))
+			}
+		}
+		m := buf.meta[r]
+		for _, a := range buf.afs[m.afLo:m.afHi] {
+			if name, ok := names[a.col]; ok {
+				add(name, buf.text(a.text))
+			}
+		}
+	}
+	plain := map[string]bool{}
+	for col, m := range values {
+		if len(m) > n/4 {
+			plain[col] = true
+		}
+	}
+	return plain
 }
 
 // abort drops the current file, if any.

@@ -1,0 +1,72 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"github.com/mdvm-parquet/mdvm-parquet/schema/sample"
+	"github.com/mdvm-parquet/mdvm-parquet/sink/local"
+	"github.com/parquet-go/parquet-go"
+	"testing"
+	"time"
+
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
+)
+
+// benchLines returns about 8 MB of generated export lines, as the
+// benchmark corpus holds them.
+func benchLines(b *testing.B) []byte {
+	var buf bytes.Buffer
+	cfg := sample.Config{Dataset: schema.HardwareFirmware, Records: 8000, Groups: 50, Unassigned: true,
+		Seed: 1, Layout: sample.Mixed, GeneratedTime: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)}
+	err := sample.Records(cfg, func(rec []byte) error {
+		buf.Write(rec)
+		buf.WriteByte('\n')
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func BenchmarkDecodeChunk(b *testing.B) {
+	data := benchLines(b)
+	reg := newKeyRegistry()
+	d := newDecoder(schema.HardwareFirmware, reg, []string{""})
+	r := newRows(len(schema.HardwareFirmware.Fields))
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.reset()
+		d.decodeChunk(chunk{data: data, firstLine: 1}, r, nil)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*int64(r.len())), "ns/record")
+}
+
+func BenchmarkWriteRowGroup(b *testing.B) {
+	data := benchLines(b)
+	reg := newKeyRegistry()
+	d := newDecoder(schema.HardwareFirmware, reg, []string{""})
+	r := newRows(len(schema.HardwareFirmware.Fields))
+	d.decodeChunk(chunk{data: data, firstLine: 1}, r, nil)
+	bucket, err := local.New(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	codec, _ := schema.Codec("snappy")
+	spec := &fileSpec{ds: schema.HardwareFirmware, reg: reg, bucket: bucket, inputs: []Input{{Name: "x"}},
+		runID: "bench", maxFile: 1 << 30,
+		options: []parquet.WriterOption{parquet.Compression(codec), parquet.DataPageVersion(1)}}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := &partWriter{spec: spec}
+		if err := w.flush(context.Background(), r); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.finish(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*int64(r.len())), "ns/record")
+}
