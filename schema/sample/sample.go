@@ -78,8 +78,17 @@ type Config struct {
 	// Layout of records over files. Defaults to ByGroup.
 	Layout Layout
 
-	// Quirks sprinkles in the oddities readers must survive (see Quirk);
-	// without it every record is regular and every key keeps one type.
+	// Quirks sprinkles in the oddities readers of real exports must
+	// survive. In files: a UTF-8 BOM, CRLF line ends, blank lines at the
+	// end, several gzip members, each in one file. In one record of every
+	// twenty, in turn: additionalFields as an array of Key/Value pairs, an
+	// array of objects, "", null or absent; a key holding 7 in some records
+	// and "v3" in this one; an integer beyond int64; a nested object; a
+	// value of 80 KiB; quotes, backslashes and non-ASCII text; an
+	// undocumented column (IsOnboarded); keys in the other casing;
+	// rbacGroupId missing or as a string of digits; a documented field
+	// null. Without it every record is regular and every flattened key
+	// keeps the type FlattenKeys gives.
 	Quirks bool
 
 	// GeneratedTime is the export's generatedTime; it also names the
