@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -30,7 +31,8 @@ func launch() (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "azurite-")
+	sweepStale()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", dataPrefix, os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("make data folder: %w", err)
 	}
@@ -84,6 +86,26 @@ func startOn(bin, dir string) (*process, error) {
 		return nil, fmt.Errorf("start %s: %w; its output:\n%s", bin, err, out.String())
 	}
 	return p, nil
+}
+
+// dataPrefix starts the name of a server's data folder, followed by the
+// test process's ID.
+const dataPrefix = "azurite-data-"
+
+// sweepStale removes the data folders of servers whose test process is
+// gone: one that never called Run leaves its folder behind when it exits.
+func sweepStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dataPrefix+"*"))
+	for _, dir := range dirs {
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), dataPrefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // waitReady waits until the server answers or its process ends.

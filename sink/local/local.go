@@ -122,6 +122,7 @@ func (b *bucket) Move(ctx context.Context, from, to string) error {
 	if err != nil {
 		return fmt.Errorf("move %s to %s: %w", from, to, notExist(err))
 	}
+	syncDir(filepath.Dir(dst))
 	if from != to {
 		b.prune(filepath.Dir(src))
 	}
