@@ -105,6 +105,7 @@ func newApp(env *environment) *cli.App {
 		},
 		Commands: []*cli.Command{
 			convertCommand(env),
+			exportCommand(env),
 			schemaCommand(env),
 			versionCommand(env),
 		},
