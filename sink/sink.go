@@ -148,12 +148,12 @@ func CheckPrefix(prefix string) error {
 	return nil
 }
 
-// checkPath applies the rules of CheckName, with max bytes at most.
-func checkPath(name string, max int) error {
+// checkPath applies the rules of CheckName, with limit bytes at most.
+func checkPath(name string, limit int) error {
 	switch {
 	case name == "":
 		return errors.New("empty")
-	case len(name) > max:
+	case len(name) > limit:
 		return fmt.Errorf("longer than %d bytes", MaxNameLen)
 	case !utf8.ValidString(name):
 		return errors.New("not valid UTF-8")
