@@ -285,6 +285,18 @@ func TestConvertSample(t *testing.T) {
 		}
 	})
 
+	t.Run("file layout", func(t *testing.T) {
+		for _, p := range parquetFiles(t, lake) {
+			checkFileLayout(t, p, "snappy")
+		}
+	})
+
+	t.Run("no progress bar off a terminal", func(t *testing.T) {
+		if strings.ContainsAny(res.stderr, "\r\x1b") {
+			t.Errorf("stderr holds terminal control characters:\n%q", res.stderr)
+		}
+	})
+
 	t.Run("manifest", func(t *testing.T) { checkManifest(t, lake, sampleSnapshot, exp) })
 
 	t.Run("summary", func(t *testing.T) { checkSummary(t, res, sumPath, exp, lake) })
@@ -533,8 +545,72 @@ func checkSummary(t *testing.T, res result, sumPath string, exp *expectation, la
 	if fromJSON != want {
 		t.Errorf("summary:\n got %s\nwant %s", fromJSON, want)
 	}
+	var bytesOut int64
+	for _, p := range parquetFiles(t, lake) {
+		if info, err := os.Stat(p); err == nil && strings.HasPrefix(p, snapshotDir(lake, exp.snapshot)) {
+			bytesOut += info.Size()
+		}
+	}
+	if s.BytesOut != bytesOut {
+		t.Errorf("summary: bytes_out %d, the files hold %d", s.BytesOut, bytesOut)
+	}
 	m := readManifest(t, lake, exp.snapshot)
 	if m.RunID != s.RunID {
 		t.Errorf("summary run %s, manifest run %s", s.RunID, m.RunID)
+	}
+}
+
+func TestConvertCompression(t *testing.T) {
+	for _, c := range []struct{ flag, codec string }{
+		{"zstd", "ZSTD"}, {"gzip", "GZIP"}, {"none", "UNCOMPRESSED"},
+	} {
+		t.Run(c.flag, func(t *testing.T) {
+			t.Parallel()
+			lake := t.TempDir()
+			convertOK(t, nil, "--output", lake, "--compression", c.flag, sampleExport)
+			for _, p := range parquetFiles(t, lake) {
+				checkFileLayout(t, p, c.codec)
+			}
+			duck := readDuckDB(t, lake)
+			if len(duck.rows) != 600 {
+				t.Errorf("DuckDB reads %d rows, want 600", len(duck.rows))
+			}
+			compareTables(t, duck, readArrow(t, lake))
+		})
+	}
+}
+
+// TestConvertQuietAndEnvironment sets every flag from MDVM_ variables and
+// checks that a quiet run prints nothing.
+func TestConvertQuietAndEnvironment(t *testing.T) {
+	lake := t.TempDir()
+	in := t.TempDir()
+	if err := os.WriteFile(filepath.Join(in, "a.json"), lines(append(records(1, 5), "not json")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sumPath := filepath.Join(t.TempDir(), "summary.json")
+	cmd := exec.Command(binary, "convert", in)
+	cmd.Env = append(os.Environ(), "MDVM_QUIET=true", "MDVM_OUTPUT="+lake, "MDVM_SNAPSHOT_TIME=2026-11-30T22:30:00-08:00",
+		"MDVM_MAX_REJECTED=1", "MDVM_COMPRESSION=zstd", "MDVM_SUMMARY_JSON="+sumPath)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("convert: %v\n%s", err, stderr.String())
+	}
+	if stdout.Len()+stderr.Len() != 0 {
+		t.Errorf("a quiet run printed:\n%s%s", stdout.String(), stderr.String())
+	}
+	var s summary
+	readJSON(t, sumPath, &s)
+	// The offset is taken into account: the snapshot is in UTC, its date too.
+	want := time.Date(2026, 12, 1, 6, 30, 0, 0, time.UTC)
+	if !s.SnapshotTime.Equal(want) || s.Rows != 5 || s.Rejected != 1 || !s.Published {
+		t.Errorf("summary %+v; want snapshot %s, 5 rows, 1 rejected, published", s, want)
+	}
+	for _, p := range parquetFiles(t, lake) {
+		if !strings.Contains(p, "snapshot_date=2026-12-01") {
+			t.Errorf("%s: not in the snapshot's UTC date", p)
+		}
+		checkFileLayout(t, p, "ZSTD")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
@@ -382,4 +383,78 @@ func parquetRows(t *testing.T, path string) int64 {
 		t.Fatalf("parquet-go: open %s: %v", path, err)
 	}
 	return pf.NumRows()
+}
+
+// checkFileLayout checks what the product promises every reader of a file:
+// data pages v1 only, statistics on every column chunk, the codec asked
+// for, and rows sorted by device within each row group. It returns the
+// file's row group count.
+func checkFileLayout(t *testing.T, path, codec string) int {
+	t.Helper()
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatalf("arrow: open %s: %v", path, err)
+	}
+	defer pf.Close()
+	devCol := pf.MetaData().Schema.ColumnIndexByName("device_id")
+	for g := range pf.NumRowGroups() {
+		rg := pf.RowGroup(g)
+		for c := range rg.NumColumns() {
+			md, err := rg.MetaData().ColumnChunk(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := md.PathInSchema().String()
+			if got := md.Compression().String(); !strings.EqualFold(got, codec) {
+				t.Errorf("%s: row group %d column %s: codec %s, want %s", path, g, name, got, codec)
+			}
+			if ok, err := md.StatsSet(); !ok || err != nil {
+				t.Errorf("%s: row group %d column %s: no statistics (%v)", path, g, name, err)
+			}
+			pr, err := rg.GetColumnPageReader(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for pr.Next() {
+				if typ := pr.Page().Type(); typ != file.PageTypeDataPage && typ != file.PageTypeDictionaryPage {
+					t.Errorf("%s: row group %d column %s: page of type %s", path, g, name, typ)
+				}
+			}
+			if err := pr.Err(); err != nil {
+				t.Errorf("%s: row group %d column %s: pages: %v", path, g, name, err)
+			}
+			pr.Close()
+		}
+		checkSortedByDevice(t, path, rg, devCol)
+	}
+	return pf.NumRowGroups()
+}
+
+// checkSortedByDevice fails unless a row group's device ids never decrease.
+func checkSortedByDevice(t *testing.T, path string, rg *file.RowGroupReader, col int) {
+	t.Helper()
+	cr, err := rg.Column(col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, ok := cr.(*file.ByteArrayColumnChunkReader)
+	if !ok {
+		t.Fatalf("%s: device_id is read as %T", path, cr)
+	}
+	n := rg.NumRows()
+	vals := make([]pq.ByteArray, n)
+	defs := make([]int16, n)
+	var got []string
+	for br.HasNext() {
+		_, read, err := br.ReadBatch(n, vals, defs, nil)
+		if err != nil {
+			t.Fatalf("%s: device_id: %v", path, err)
+		}
+		for _, v := range vals[:read] {
+			got = append(got, string(v))
+		}
+	}
+	if !slices.IsSorted(got) {
+		t.Errorf("%s: rows of a row group are not sorted by device_id", path)
+	}
 }
