@@ -147,7 +147,7 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 			jobsC, head = jobs, queue[0]
 		}
 		inC := in
-		if used > opt.budget {
+		if used > opt.budget && (running > 0 || len(queue) > 0) {
 			inC = nil // backpressure until a flush finishes
 		}
 		select {

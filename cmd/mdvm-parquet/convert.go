@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +13,7 @@ import (
 	"github.com/mdvm-parquet/mdvm-parquet/pipeline"
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
 	"github.com/mdvm-parquet/mdvm-parquet/sink"
-	"github.com/mdvm-parquet/mdvm-parquet/sink/local"
+	"github.com/mdvm-parquet/mdvm-parquet/sink/target"
 )
 
 // lakeFlags are the flags of every command that writes the lake.
@@ -23,6 +24,7 @@ func lakeFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "max-rejected", Value: 0, EnvVars: []string{"MDVM_MAX_REJECTED"}, Usage: "unreadable records a run may set aside and still publish"},
 		&cli.StringFlag{Name: "compression", Value: "snappy", EnvVars: []string{"MDVM_COMPRESSION"}, Usage: "Parquet compression: snappy, zstd, gzip or none"},
 		&cli.StringFlag{Name: "summary-json", EnvVars: []string{"MDVM_SUMMARY_JSON"}, Usage: "also write the run summary as JSON to this file"},
+		&cli.StringFlag{Name: "storage-endpoint", EnvVars: []string{"MDVM_STORAGE_ENDPOINT"}, Usage: "blob service URL with account, for an emulator (http://127.0.0.1:10000/devstoreaccount1)"},
 		&cli.Int64Flag{Name: "memory-budget", Value: 64, EnvVars: []string{"MDVM_MEMORY_BUDGET"}, Usage: "MiB of rows buffered before row groups are written"},
 	}
 }
@@ -59,7 +61,7 @@ func convertCommand(env *environment) *cli.Command {
 			} else if snapshot, err = pipeline.SnapshotTime(c.Args().Slice(), inputs); err != nil {
 				return err
 			}
-			bucket, err := openLake(c.String("output"))
+			bucket, err := openLakeAt(c.Context, c.String("output"), c.String("storage-endpoint"))
 			if err != nil {
 				return err
 			}
@@ -73,10 +75,22 @@ func convertCommand(env *environment) *cli.Command {
 	}
 }
 
-// openLake opens the lake's root.
+// lakeBlockSize is the first block size of Azure uploads: every partition
+// may have a file open at once, each holding up to a block.
+const lakeBlockSize = 1 << 20
+
+// openLake opens the lake's root named by --output: a folder, or an Azure
+// Storage location (abfss://, az:// or https://).
 func openLake(output string) (sink.Bucket, error) {
-	b, err := local.New(output)
+	return openLakeAt(context.Background(), output, os.Getenv("MDVM_STORAGE_ENDPOINT"))
+}
+
+func openLakeAt(ctx context.Context, output, endpoint string) (sink.Bucket, error) {
+	b, err := target.Open(ctx, output, target.Options{StorageEndpoint: endpoint, BlockSize: lakeBlockSize})
 	if err != nil {
+		if errors.Is(err, target.ErrOutput) {
+			return nil, usageError{fmt.Errorf("--output %s: %w", output, err)}
+		}
 		return nil, fmt.Errorf("output %s: %w", output, err)
 	}
 	return b, nil
