@@ -454,6 +454,40 @@ func TestConvertInputs(t *testing.T) {
 			}
 		},
 	}, {
+		// Row groups are written before the last record widens a key's
+		// type: the files written so far must be rewritten to the final
+		// schema.
+		name: "a type widened after row groups were written",
+		build: func() map[string][]byte {
+			pad := strings.Repeat("x", 900)
+			var rs []string
+			for i := range 6000 {
+				rs = append(rs, rec(i, "AdditionalFields", jsonString(fmt.Sprintf(`{"Late":%d,"Ratio":%d,"Pad":"%s"}`, i, i, pad))))
+			}
+			rs = append(rs, rec(6000, "AdditionalFields", jsonString(`{"Late":"v3","Ratio":0.5}`)))
+			return map[string][]byte{"wide.json.gz": gz(lines(rs...))}
+		},
+		args: []string{"--memory-budget", "1"},
+		check: func(t *testing.T, lake string, res result) {
+			types := readDuckDB(t, lake).types
+			if types["af_late"] != "VARCHAR" || types["af_ratio"] != "DOUBLE" {
+				t.Errorf("af_late %s, af_ratio %s; want VARCHAR, DOUBLE", types["af_late"], types["af_ratio"])
+			}
+			groups := 0
+			for _, p := range parquetFiles(t, lake) {
+				groups += checkFileLayout(t, p, "snappy")
+			}
+			if groups <= len(parquetFiles(t, lake)) {
+				t.Errorf("%d row groups: the case no longer writes row groups before the last record", groups)
+			}
+			schemas, _ := fileSchemas(t, parquetFiles(t, lake))
+			for _, s := range schemas[1:] {
+				if s != schemas[0] {
+					t.Errorf("files of the snapshot differ in schema:\n%s\n%s", s, schemas[0])
+				}
+			}
+		},
+	}, {
 		name:  "stdin",
 		stdin: gz(lines(records(1, 4)...)),
 		paths: []string{"-"},

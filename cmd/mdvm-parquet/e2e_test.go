@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -12,8 +13,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mdvm-parquet/mdvm-parquet/sink/azurite"
 )
 
 // End-to-end tests of the built binary: it is run as a user runs it, and the
@@ -40,7 +44,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := azurite.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -66,11 +70,21 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
+// runTimeout bounds one run of the binary; the runs of these tests take
+// well under a second each.
+const runTimeout = 60 * time.Second
+
 // runCLI runs the binary with args and stdin, with no MDVM_ variable of the
 // environment leaking in.
 func runCLI(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	// A run that hangs is stopped with SIGQUIT, so that its goroutines
+	// are printed on the stderr the failure shows.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+	cmd.WaitDelay = 10 * time.Second
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "MDVM_") {
 			cmd.Env = append(cmd.Env, kv)
@@ -81,6 +95,9 @@ func runCLI(t *testing.T, stdin []byte, args ...string) result {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	res := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ctx.Err() != nil {
+		t.Fatalf("run %v: no exit within %s:\n%v", args, runTimeout, res)
+	}
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {
