@@ -47,9 +47,10 @@ type batch struct {
 
 // buildOptions bound the build stage's memory.
 type buildOptions struct {
-	budget        int64 // bytes of buffered rows, all partitions together
-	rowGroupBytes int64 // bytes of buffered rows after which a partition is flushed
-	workers       int   // row groups encoded at once
+	budget        int64  // bytes of buffered rows, all partitions together
+	rowGroupBytes int64  // bytes of buffered rows after which a partition is flushed
+	workers       int    // row groups encoded at once
+	spillDir      string // where rows too few for a row group wait; "" to flush them
 }
 
 // partState is a partition's buffer and writer.
@@ -57,13 +58,27 @@ type partState struct {
 	key      partKey
 	buf      *rows
 	writer   *partWriter
+	spill    *spillFile // rows set aside on disk, or nil
 	inflight bool
-	inSize   int64 // size of the buffer being flushed
+	inSize   int64 // memory of the flush in flight
+}
+
+// pending is how much the partition holds, in memory and spilled.
+func (p *partState) pending() int64 {
+	n := int64(0)
+	if p.buf != nil {
+		n = p.buf.used()
+	}
+	if p.spill != nil {
+		n += p.spill.bytes
+	}
+	return n
 }
 
 type flushJob struct {
-	part *partState
-	buf  *rows
+	part  *partState
+	buf   *rows      // may be nil
+	spill *spillFile // may be nil
 }
 
 type flushDone struct {
@@ -93,27 +108,57 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 
 	for w := 0; w < opt.workers; w++ {
 		go func() {
+			acc := newRows(len(spec.ds.Fields))
 			for j := range jobs {
-				err := j.part.writer.flush(fileCtx, j.buf)
+				err := j.part.writer.flushPending(fileCtx, j.spill, j.buf, opt.rowGroupBytes, acc)
 				done <- flushDone{part: j.part, buf: j.buf, err: err}
 			}
 		}()
 	}
 	defer close(jobs)
 
+	var free []*rows // written buffers, emptied for reuse
 	enqueue := func(p *partState) {
 		p.inflight = true
-		p.inSize = p.buf.size()
-		queue = append(queue, flushJob{part: p, buf: p.buf})
-		// The next buffer starts as large as this one ended, rather than
-		// growing from nothing by copies.
-		p.buf = p.buf.sized()
-		used += p.buf.size()
+		p.inSize = 0
+		if p.buf != nil {
+			p.inSize = p.buf.size()
+			used -= p.inSize
+		}
+		if p.spill != nil {
+			p.inSize += min(p.spill.bytes, opt.rowGroupBytes)
+		}
+		used += p.inSize
+		queue = append(queue, flushJob{part: p, buf: p.buf, spill: p.spill})
+		p.buf, p.spill = nil, nil // until rows come
+	}
+	recycle := func(r *rows) {
+		if r != nil && len(free) < opt.workers {
+			r.reset()
+			free = append(free, r)
+		}
+	}
+	// spill sets p's buffer aside on disk, freeing its memory.
+	spill := func(p *partState) error {
+		if p.spill == nil {
+			sf, err := newSpillFile(opt.spillDir)
+			if err != nil {
+				return err
+			}
+			p.spill = sf
+		}
+		if err := p.spill.write(p.buf); err != nil {
+			return err
+		}
+		used -= p.buf.size()
+		recycle(p.buf)
+		p.buf = nil
+		return nil
 	}
 	pickLargest := func() *partState {
 		var best *partState
 		for _, p := range order {
-			if !p.inflight && p.buf.len() > 0 && (best == nil || p.buf.used() > best.buf.used()) {
+			if !p.inflight && p.buf != nil && p.buf.len() > 0 && (best == nil || p.buf.used() > best.buf.used()) {
 				best = p
 			}
 		}
@@ -124,6 +169,7 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 		running--
 		used -= d.part.inSize
 		d.part.inflight, d.part.inSize = false, 0
+		recycle(d.buf)
 		if d.err != nil && firstErr == nil {
 			firstErr = d.err
 		}
@@ -133,13 +179,18 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 		if firstErr != nil {
 			break
 		}
-		// Over budget: flush the largest idle buffers.
-		for used > opt.budget {
+		// Over budget: write the largest idle buffers, or set them aside
+		// until they make a row group.
+		for used > opt.budget && firstErr == nil {
 			p := pickLargest()
 			if p == nil {
 				break
 			}
-			enqueue(p)
+			if opt.spillDir == "" || p.pending() >= opt.rowGroupBytes {
+				enqueue(p)
+			} else if err := spill(p); err != nil {
+				firstErr = err
+			}
 		}
 		var jobsC chan flushJob
 		var head flushJob
@@ -158,13 +209,8 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 			finish(d)
 		case b, ok := <-inC:
 			if !ok {
-				in = nil
-				for _, p := range order {
-					if p.buf.len() > 0 && !p.inflight {
-						enqueue(p)
-					}
-				}
-				continue
+				in = nil // the leftovers are queued below
+				break
 			}
 			if err := onRejects(b.rejects); err != nil && firstErr == nil {
 				firstErr = err
@@ -174,15 +220,23 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 				k := partKey{date: date, group: m.group, hasGroup: m.hasGroup}
 				p := parts[k]
 				if p == nil {
-					p = &partState{key: k, buf: newRows(len(spec.ds.Fields)),
-						writer: &partWriter{spec: spec, key: k}}
+					p = &partState{key: k, writer: &partWriter{spec: spec, key: k}}
 					parts[k] = p
 					order = append(order, p)
+				}
+				if p.buf == nil {
+					// A written buffer, emptied, saves growing one anew.
+					if n := len(free); n > 0 {
+						p.buf, free = free[n-1], free[:n-1]
+						used += p.buf.size()
+					} else {
+						p.buf = newRows(len(spec.ds.Fields))
+					}
 				}
 				before := p.buf.size()
 				p.buf.copyRow(b.rows, i)
 				used += p.buf.size() - before
-				if !p.inflight && p.buf.size() >= opt.rowGroupBytes {
+				if !p.inflight && p.pending() >= opt.rowGroupBytes {
 					enqueue(p)
 				}
 			}
@@ -195,7 +249,7 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 		// Leftover partitions whose flush was in flight at end of input.
 		if in == nil && len(queue) == 0 {
 			for _, p := range order {
-				if p.buf.len() > 0 && !p.inflight {
+				if !p.inflight && ((p.buf != nil && p.buf.len() > 0) || p.spill != nil) {
 					enqueue(p)
 				}
 			}
@@ -203,6 +257,16 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 	}
 	for running > 0 {
 		finish(<-done)
+	}
+	for _, p := range order {
+		if p.spill != nil {
+			p.spill.remove()
+		}
+	}
+	for _, j := range queue {
+		if j.spill != nil {
+			j.spill.remove()
+		}
 	}
 	return order, firstErr
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -38,11 +39,12 @@ type Options struct {
 	Logger       *slog.Logger    // defaults to slog.Default()
 	Progress     *Progress       // counters for a progress display; may be nil
 
-	Readers       int   // inputs read at once; defaults to 2
-	Decoders      int   // decode goroutines; defaults to GOMAXPROCS
-	MemoryBudget  int64 // bytes of buffered rows, all partitions; defaults to 64 MiB
-	RowGroupBytes int64 // buffered bytes that make a row group; defaults to 32 MiB
-	MaxFileBytes  int64 // bytes after which a partition starts a new file; defaults to 1 GiB
+	Readers       int    // inputs read at once; defaults to 2
+	Decoders      int    // decode goroutines; defaults to GOMAXPROCS
+	MemoryBudget  int64  // bytes of buffered rows, all partitions; defaults to 48 MiB
+	RowGroupBytes int64  // buffered bytes that make a row group; defaults to 24 MiB
+	MaxFileBytes  int64  // bytes after which a partition starts a new file; defaults to 1 GiB
+	SpillDir      string // where rows wait for a row group to fill; defaults to the system's temporary folder
 }
 
 func (o *Options) defaults() {
@@ -62,10 +64,10 @@ func (o *Options) defaults() {
 		o.Decoders = runtime.GOMAXPROCS(0)
 	}
 	if o.MemoryBudget <= 0 {
-		o.MemoryBudget = 64 << 20
+		o.MemoryBudget = 48 << 20
 	}
 	if o.RowGroupBytes <= 0 {
-		o.RowGroupBytes = 32 << 20
+		o.RowGroupBytes = 24 << 20
 	}
 	if o.MaxFileBytes <= 0 {
 		o.MaxFileBytes = 1 << 30
@@ -142,6 +144,10 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 			parquet.DataPageVersion(1),
 			parquet.PageBufferSize(256 << 10),
 			parquet.ColumnPageBuffers(pageBuffers),
+			// Bounds of raw JSON text prune nothing, and every row group's
+			// would stay in memory until its file's footer is written.
+			parquet.SkipPageBounds(opt.Dataset.FlattenColumn()),
+			parquet.SkipPageBounds(schema.ExtraColumn),
 		},
 	}
 	rej := newRejectWriter(opt.Bucket, RejectedDir+"/"+datePath(opt.Dataset, date)+"/"+runID+".jsonl", opt.Inputs, opt.MaxRejected)
@@ -226,6 +232,7 @@ func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time,
 				b := batch{rows: getBatchRows(len(spec.ds.Fields))}
 				before := d.stats.records
 				b.rejects = d.decodeChunk(c, b.rows, nil)
+				putChunkBuf(c.data)
 				d.perInput(c.input, d.stats.records-before)
 				opt.Progress.Records.Add(d.stats.records - before)
 				select {
@@ -240,15 +247,20 @@ func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time,
 	go func() { decoding.Wait(); close(batches) }()
 
 	// build
+	spillDir, err := os.MkdirTemp(opt.SpillDir, "mdvm-parquet-spill-")
+	if err != nil {
+		return nil, runStats{}, fmt.Errorf("spill folder: %w", err)
+	}
+	defer os.RemoveAll(spillDir)
 	var parts []*partState
 	g.Go(func() error {
 		var err error
 		parts, err = build(ctx, parent, spec, buildOptions{
-			budget: opt.MemoryBudget, rowGroupBytes: opt.RowGroupBytes, workers: 2,
+			budget: opt.MemoryBudget, rowGroupBytes: opt.RowGroupBytes, workers: 2, spillDir: spillDir,
 		}, date, batches, func(r []reject) error { return rej.add(parent, r) })
 		return err
 	})
-	err := g.Wait()
+	err = g.Wait()
 	return parts, collectStats(opt.Inputs, stored, decoders, rej), err
 }
 

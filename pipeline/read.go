@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
@@ -66,7 +67,7 @@ func gzipError(err error) error {
 // splitLines cuts r into chunks of whole lines and sends them.
 func splitLines(ctx context.Context, idx int, r io.Reader, out chan<- chunk, raw *atomic.Int64) error {
 	var (
-		buf  = make([]byte, 0, chunkSize)
+		buf  = getChunkBuf(chunkSize)
 		line = int64(1)
 		bom  = true
 	)
@@ -91,16 +92,17 @@ func splitLines(ctx context.Context, idx int, r io.Reader, out chan<- chunk, raw
 			cut = len(buf)
 		}
 		if cut > 0 && (len(buf) >= chunkSize/2 || eof) {
+			// The partial line left over moves to a fresh buffer before the
+			// chunk is sent: once decoded, the chunk's buffer is reused.
 			rest := buf[cut:]
-			c := chunk{input: idx, firstLine: line, data: buf[:cut]}
+			next := append(getChunkBuf(max(chunkSize, 2*len(rest))), rest...)
+			c := chunk{input: idx, firstLine: line, data: buf[:cut:cut]}
 			line += int64(bytes.Count(c.data, []byte{'\n'}))
 			select {
 			case out <- c:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			next := make([]byte, len(rest), max(chunkSize, 2*len(rest)))
-			copy(next, rest)
 			buf = next
 		}
 		if eof {
@@ -120,4 +122,22 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n.Add(int64(n))
 	c.total.Add(int64(n))
 	return n, err
+}
+
+// chunkBufs recycles chunk buffers: the decode stage copies what it keeps,
+// and hands each chunk's buffer back once decoded.
+var chunkBufs sync.Pool
+
+func getChunkBuf(size int) []byte {
+	if b, ok := chunkBufs.Get().(*[]byte); ok && cap(*b) >= size {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, size)
+}
+
+// putChunkBuf returns a decoded chunk's buffer for reuse.
+func putChunkBuf(b []byte) {
+	if cap(b) <= 4*chunkSize {
+		chunkBufs.Put(&b)
+	}
 }

@@ -58,17 +58,6 @@ func (r *rows) used() int64 {
 	return int64(len(r.arena)) + int64(len(r.vals))*12 + int64(len(r.meta))*64 + int64(len(r.afs))*32
 }
 
-// sized returns empty rows with room for as much as r holds.
-func (r *rows) sized() *rows {
-	return &rows{
-		nf:    r.nf,
-		arena: make([]byte, 0, len(r.arena)),
-		vals:  make([]span, 0, len(r.vals)),
-		meta:  make([]rowMeta, 0, len(r.meta)),
-		afs:   make([]afVal, 0, len(r.afs)),
-	}
-}
-
 // batchRows recycles the rows of decoded chunks: a chunk's rows are copied
 // into partition buffers and the batch's are reused, so that decoding does
 // not grow fresh slices for every chunk.

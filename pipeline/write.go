@@ -62,6 +62,36 @@ type openFile struct {
 	layout *schema.Layout
 }
 
+// flushPending writes what a partition has set aside on disk and then buf,
+// as row groups of about limit bytes, using acc to gather rows.
+func (p *partWriter) flushPending(ctx context.Context, sp *spillFile, buf *rows, limit int64, acc *rows) error {
+	acc.reset()
+	if sp != nil {
+		err := sp.segments(acc.nf, func(seg *rows) error {
+			acc.appendRows(seg)
+			if acc.used() < limit {
+				return nil
+			}
+			err := p.flush(ctx, acc)
+			acc.reset()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if buf != nil && buf.len() > 0 {
+		if acc.len() == 0 {
+			return p.flush(ctx, buf)
+		}
+		acc.appendRows(buf)
+	}
+	if acc.len() > 0 {
+		return p.flush(ctx, acc)
+	}
+	return nil
+}
+
 // flush writes buf as one row group, sorted by the dataset's sort keys.
 func (p *partWriter) flush(ctx context.Context, buf *rows) error {
 	byName, byID, _ := p.spec.reg.snapshot()

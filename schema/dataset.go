@@ -106,6 +106,15 @@ func (d *Dataset) Field(key string) *Field {
 	return nil
 }
 
+// FlattenColumn returns the column holding the raw text of the flattened
+// field, or "".
+func (d *Dataset) FlattenColumn() string {
+	if f := d.Field(d.FlattenKey); f != nil && d.FlattenKey != "" {
+		return f.Column
+	}
+	return ""
+}
+
 // equalFold reports whether a and b are equal under ASCII case folding.
 func equalFold(a, b string) bool {
 	if len(a) != len(b) {

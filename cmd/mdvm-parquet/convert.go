@@ -25,7 +25,7 @@ func lakeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "compression", Value: "snappy", EnvVars: []string{"MDVM_COMPRESSION"}, Usage: "Parquet compression: snappy, zstd, gzip or none"},
 		&cli.StringFlag{Name: "summary-json", EnvVars: []string{"MDVM_SUMMARY_JSON"}, Usage: "also write the run summary as JSON to this file"},
 		&cli.StringFlag{Name: "storage-endpoint", EnvVars: []string{"MDVM_STORAGE_ENDPOINT"}, Usage: "blob service URL with account, for an emulator (http://127.0.0.1:10000/devstoreaccount1)"},
-		&cli.Int64Flag{Name: "memory-budget", Value: 64, EnvVars: []string{"MDVM_MEMORY_BUDGET"}, Usage: "MiB of rows buffered before row groups are written"},
+		&cli.Int64Flag{Name: "memory-budget", Value: 48, EnvVars: []string{"MDVM_MEMORY_BUDGET"}, Usage: "MiB of rows buffered before row groups are written"},
 	}
 }
 
@@ -79,12 +79,9 @@ func convertCommand(env *environment) *cli.Command {
 // may have a file open at once, each holding up to a block.
 const lakeBlockSize = 1 << 20
 
-// openLake opens the lake's root named by --output: a folder, or an Azure
-// Storage location (abfss://, az:// or https://).
-func openLake(output string) (sink.Bucket, error) {
-	return openLakeAt(context.Background(), output, os.Getenv("MDVM_STORAGE_ENDPOINT"))
-}
-
+// openLakeAt opens the lake's root named by --output: a folder, or an Azure
+// Storage location (abfss://, az:// or https://), reached at endpoint when
+// that is set (--storage-endpoint).
 func openLakeAt(ctx context.Context, output, endpoint string) (sink.Bucket, error) {
 	b, err := target.Open(ctx, output, target.Options{StorageEndpoint: endpoint, BlockSize: lakeBlockSize})
 	if err != nil {
