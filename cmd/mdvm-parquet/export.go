@@ -58,7 +58,7 @@ func exportCommand(env *environment) *cli.Command {
 			if err != nil {
 				return err
 			}
-			bucket, err := openLake(c.String("output"))
+			bucket, err := openLakeAt(c.Context, c.String("output"), c.String("storage-endpoint"))
 			if err != nil {
 				return err
 			}
