@@ -488,6 +488,18 @@ func TestConvertInputs(t *testing.T) {
 			}
 		},
 	}, {
+		name: "JSON edge cases",
+		files: map[string][]byte{"edge.json": lines(
+			`  {"Device\u0049d":"dev-e1","ComponentName":"tab\tquote\"nul\u0000","DeviceName":"\ud83d\ude00 é"}  `,
+			"\t"+rec(2, "RbacGroupId", "-3", "AdditionalFields", jsonString(`{"Tiny":0.1e-7,"Huge":1E400,"Neg":-0,"Esc\u0041":"\u00e9"}`)),
+			rec(3, "RbacGroupId", "1.0"),
+			rec(4, "RbacGroupId", "1e2"),
+			rec(5, "RbacGroupId", "9223372036854775808"),
+			rec(6, "RbacGroupId", `"-0"`),
+			rec(7, "RbacGroupId", "true", "DeviceName", "42", "Manufacturer", `{"n": [1, 2]}`),
+			rec(8, "DeviceId", "12345"),
+		)},
+	}, {
 		name:  "stdin",
 		stdin: gz(lines(records(1, 4)...)),
 		paths: []string{"-"},

@@ -165,7 +165,7 @@ func TestConvertKilledRun(t *testing.T) {
 	}
 	// A run takes about 150 ms here: the kills fall on reading, writing,
 	// publishing, and after the end.
-	for delay := 10 * time.Millisecond; delay <= 250*time.Millisecond; delay += 40 * time.Millisecond {
+	for delay := 10 * time.Millisecond; delay <= 160*time.Millisecond; delay += 50 * time.Millisecond {
 		cmd := exec.Command(binary, "convert", "--quiet", "--output", lake, "--memory-budget", "1",
 			"--snapshot-time", sampleSnapshot.Format(time.RFC3339), in)
 		if err := cmd.Start(); err != nil {
