@@ -211,8 +211,8 @@ func checkLakeSize(t *testing.T, lake string, files []exportFile) {
 	}
 	const perFile = 64 << 10
 	if limit := raw + perFile*int64(len(paths)); out > limit {
-		// Fatal: such files take long to read back, and Arrow refuses
-		// page headers over 16 MiB.
+		// Fatal: such files take long to read back, and the Arrow Go reader
+		// refuses page headers over 4 MiB.
 		t.Fatalf("%d Parquet files take %d bytes for %d bytes of JSON (limit %d)", len(paths), out, raw, limit)
 	}
 }
