@@ -6,7 +6,10 @@
 // It knows nothing of where records come from or where files go.
 package schema
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Type is the logical type of a documented field.
 type Type int
@@ -44,10 +47,11 @@ func (t Type) String() string {
 
 // Field is a documented top-level field of a dataset's records.
 type Field struct {
-	Key    string // name as documented, camelCase ("deviceId"); matched case-insensitively
-	Column string // Parquet column name ("device_id")
-	Type   Type
-	Doc    string // one line for `schema` output
+	Key     string   // name as documented, camelCase ("deviceId"); matched case-insensitively
+	Aliases []string // other names the service gives the field ("keyLength"), matched as Key is
+	Column  string   // Parquet column name ("device_id")
+	Type    Type
+	Doc     string // one line for `schema` output
 }
 
 // Partitioning names how a dataset's rows are split into folders.
@@ -80,6 +84,12 @@ type Dataset struct {
 
 	Partitioning Partitioning
 	SortKeys     []string // keys rows are sorted by within a row group
+
+	// SinceParam is the query parameter of a delta endpoint that says where
+	// the delta starts ("sinceTime"), and MaxSince how far back it may
+	// reach; "" for a snapshot.
+	SinceParam string
+	MaxSince   time.Duration
 }
 
 // Lookup returns the dataset called name.
@@ -95,16 +105,34 @@ func Lookup(name string) (*Dataset, error) {
 // Datasets returns every dataset, in a stable order.
 func Datasets() []*Dataset { return datasets }
 
-// Field returns the documented field whose key matches key regardless of
-// letter case, or nil.
+// Field returns the documented field whose key or one of whose aliases
+// matches key regardless of letter case, or nil.
 func (d *Dataset) Field(key string) *Field {
 	for i := range d.Fields {
-		if equalFold(d.Fields[i].Key, key) {
+		if d.Fields[i].Matches(key) {
 			return &d.Fields[i]
 		}
 	}
 	return nil
 }
+
+// Matches reports whether key names the field: its key or an alias,
+// regardless of letter case.
+func (f *Field) Matches(key string) bool {
+	if equalFold(f.Key, key) {
+		return true
+	}
+	for _, a := range f.Aliases {
+		if equalFold(a, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsDelta reports whether the dataset is a delta read from a start time
+// (SinceParam) rather than a snapshot.
+func (d *Dataset) IsDelta() bool { return d.SinceParam != "" }
 
 // FlattenColumn returns the column holding the raw text of the flattened
 // field, or "".
@@ -133,10 +161,6 @@ func equalFold(a, b string) bool {
 		}
 	}
 	return true
-}
-
-var datasets = []*Dataset{
-	HardwareFirmware,
 }
 
 // HardwareFirmware is the hardware and firmware assessment, one row per

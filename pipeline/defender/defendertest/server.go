@@ -55,7 +55,7 @@ var Datasets = []Dataset{
 		"/api/machines/SecureConfigurationsAssessmentExport"},
 	{"software_inventory", []string{"/api/machines/SoftwareInventoryByMachine"},
 		"/api/machines/SoftwareInventoryExport"},
-	{"software_inventory_noncpe", []string{"/api/machines/SoftwareInventoryNoProductCodeByMachine"},
+	{"software_inventory_non_cpe", []string{"/api/machines/SoftwareInventoryNoProductCodeByMachine"},
 		"/api/machines/SoftwareInventoryNonCpeExport"},
 	{"browser_extensions", []string{"/api/machines/BrowserExtensionsInventoryByMachine"},
 		"/api/machines/BrowserExtensionsInventoryExport"},
