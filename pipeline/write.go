@@ -31,7 +31,6 @@ type fileSpec struct {
 	version   string
 	options   []parquet.WriterOption // compression, page version, buffers
 	maxFile   int64                  // bytes after which a partition's file is finished
-	pageBytes int
 }
 
 // writtenFile describes a finished Parquet file, for the manifest.
