@@ -22,15 +22,15 @@ const writeBatchRows = 1024
 
 // fileSpec is what every file of a run shares.
 type fileSpec struct {
-	ds        *schema.Dataset
-	bucket    sink.Bucket
-	reg       *keyRegistry
-	inputs    []Input
-	snapshot  time.Time
-	runID     string
-	version   string
-	options   []parquet.WriterOption // compression, page version, buffers
-	maxFile   int64                  // bytes after which a partition's file is finished
+	ds       *schema.Dataset
+	bucket   sink.Bucket
+	reg      *keyRegistry
+	inputs   []Input
+	snapshot time.Time
+	runID    string
+	version  string
+	options  []parquet.WriterOption // compression, page version, buffers
+	maxFile  int64                  // bytes after which a partition's file is finished
 }
 
 // writtenFile describes a finished Parquet file, for the manifest.
