@@ -30,6 +30,11 @@ const exitCodesHelp = `EXIT CODES:
    1  failed: nothing was published, the lake is as it was
    2  usage: a wrong flag, a missing input, or no way to tell the snapshot time`
 
+// indent indents every line of text as the help's sections are.
+func indent(text string) string {
+	return "   " + strings.ReplaceAll(text, "\n", "\n   ")
+}
+
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
@@ -88,7 +93,7 @@ func newApp(env *environment) *cli.App {
 		Usage: "turn Microsoft Defender Vulnerability Management exports into a Parquet lake",
 		Description: "Reads MDVM export assessments (gzip JSON-lines files, or the live API) and writes them\n" +
 			"as Hive-partitioned Parquet: OUTPUT/<dataset>/snapshot_date=YYYY-MM-DD/rbac_group_id=N/.",
-		CustomAppHelpTemplate: cli.AppHelpTemplate + "\n" + exitCodesHelp + "\n",
+		CustomAppHelpTemplate: cli.AppHelpTemplate + "\nOUTPUT:\n" + indent(outputHelp) + "\n\n" + exitCodesHelp + "\n",
 		HideVersion:           true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"MDVM_LOG_LEVEL"}, Usage: "log level: debug, info, warn or error"},

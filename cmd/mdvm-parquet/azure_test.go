@@ -680,3 +680,22 @@ func TestExportToAzure(t *testing.T) {
 	sameRows(t, got, local)
 	assertNoSecrets(t, ft, res.stdout+res.stderr)
 }
+
+func TestHelpNamesAzureOutputs(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"convert", "--help"}, {"export", "--help"}} {
+		res := runCLI(t, nil, args...)
+		for _, want := range []string{"abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH", "az://",
+			"https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH", "--storage-endpoint"} {
+			if !strings.Contains(res.stdout, want) {
+				t.Errorf("%v does not show %s", args, want)
+			}
+		}
+	}
+	res := runCLI(t, nil, "--help")
+	order := []string{"AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN", "Entra ID default chain"}
+	for i := 1; i < len(order); i++ {
+		if a, b := strings.Index(res.stdout, order[i-1]), strings.Index(res.stdout, order[i]); a < 0 || b < a {
+			t.Errorf("--help does not name %s before %s", order[i-1], order[i])
+		}
+	}
+}

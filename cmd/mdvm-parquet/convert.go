@@ -16,15 +16,30 @@ import (
 	"github.com/mdvm-parquet/mdvm-parquet/sink/target"
 )
 
+// outputHelp tells where a lake may be written and how Azure Storage is
+// reached; both commands that write the lake show it.
+const outputHelp = `--output is a folder, or a folder of an Azure Storage container (Blob Storage or ADLS Gen2)
+in any of three forms, which all name the same place:
+  abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH   as Spark, Synapse and Fabric name it
+  https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH
+  az://CONTAINER/PATH                                   as DuckDB names it
+The account of az:// comes from --storage-endpoint, the connection string or AZURE_STORAGE_ACCOUNT.
+The container must exist. Credentials, the first that is set: AZURE_STORAGE_CONNECTION_STRING;
+then AZURE_STORAGE_SAS_TOKEN (read, add, create, write, delete and list on the container); then
+the Entra ID default chain (environment, workload identity, managed identity, Azure CLI), whose
+identity needs Storage Blob Data Contributor. --storage-endpoint replaces the blob service URL,
+for an emulator. A refused credential fails the run at once; busy answers, timeouts and cut
+connections are retried.`
+
 // lakeFlags are the flags of every command that writes the lake.
 func lakeFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "./lake", EnvVars: []string{"MDVM_OUTPUT"}, Usage: "root of the lake"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "./lake", EnvVars: []string{"MDVM_OUTPUT"}, Usage: "root of the lake: a folder, or abfss://, https:// or az:// for Azure Storage"},
 		&cli.StringFlag{Name: "dataset", Value: schema.HardwareFirmware.Name, EnvVars: []string{"MDVM_DATASET"}, Usage: "dataset the export holds (see `datasets`)"},
 		&cli.Int64Flag{Name: "max-rejected", Value: 0, EnvVars: []string{"MDVM_MAX_REJECTED"}, Usage: "unreadable records a run may set aside and still publish"},
 		&cli.StringFlag{Name: "compression", Value: "snappy", EnvVars: []string{"MDVM_COMPRESSION"}, Usage: "Parquet compression: snappy, zstd, gzip or none"},
 		&cli.StringFlag{Name: "summary-json", EnvVars: []string{"MDVM_SUMMARY_JSON"}, Usage: "also write the run summary as JSON to this file"},
-		&cli.StringFlag{Name: "storage-endpoint", EnvVars: []string{"MDVM_STORAGE_ENDPOINT"}, Usage: "blob service URL with account, for an emulator (http://127.0.0.1:10000/devstoreaccount1)"},
+		&cli.StringFlag{Name: "storage-endpoint", EnvVars: []string{"MDVM_STORAGE_ENDPOINT"}, Usage: "blob service URL with the account, replacing the one --output implies; for an emulator (http://127.0.0.1:10000/devstoreaccount1)"},
 		&cli.Int64Flag{Name: "memory-budget", Value: 48, EnvVars: []string{"MDVM_MEMORY_BUDGET"}, Usage: "MiB of rows buffered before row groups are written"},
 	}
 }
@@ -36,7 +51,7 @@ func convertCommand(env *environment) *cli.Command {
 		ArgsUsage: "PATH...",
 		Description: "PATH is an export file (gzip or plain JSON lines), a folder searched recursively, or - for stdin.\n" +
 			"The snapshot time comes from --snapshot-time, else an export.json beside the files, else the\n" +
-			"YYYY-MM-DD/HHMM/ segment of the file paths (UTC).",
+			"YYYY-MM-DD/HHMM/ segment of the file paths (UTC).\n\n" + outputHelp,
 		Flags: append(lakeFlags(),
 			&cli.TimestampFlag{Name: "snapshot-time", Layout: time.RFC3339, EnvVars: []string{"MDVM_SNAPSHOT_TIME"}, Usage: "the export's generatedTime, RFC 3339"},
 		),

@@ -40,7 +40,7 @@ func exportCommand(env *environment) *cli.Command {
 	return &cli.Command{
 		Name:        "export",
 		Usage:       "pull the current snapshot from the Defender API into the lake",
-		Description: exportDescription,
+		Description: exportDescription + "\n\n" + outputHelp,
 		Flags: append(lakeFlags(),
 			&cli.StringFlag{Name: "method", Value: pipeline.MethodFiles, EnvVars: []string{"MDVM_METHOD"}, Usage: "files (via SAS links, for large tenants) or json (pages)"},
 			&cli.StringFlag{Name: "api-url", Value: defender.DefaultAPIURL, EnvVars: []string{"MDVM_API_URL"}, Usage: "API root; regional and US Government hosts in the README"},
