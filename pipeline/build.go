@@ -39,6 +39,15 @@ func datePath(ds *schema.Dataset, date time.Time) string {
 	return ds.Name + "/" + col + "=" + date.UTC().Format(time.DateOnly)
 }
 
+// rowDate is the date of a row's partition: the snapshot's, or for a
+// dataset partitioned by event the day of the row's event (UTC).
+func rowDate(ds *schema.Dataset, snapshot time.Time, m rowMeta) time.Time {
+	if ds.Partitioning != schema.ByEvent {
+		return snapshot
+	}
+	return time.Unix(int64(m.date)*86400, 0).UTC()
+}
+
 // batch is what the decode stage hands the build stage.
 type batch struct {
 	rows    *rows
@@ -217,7 +226,7 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 			}
 			for i := 0; i < b.rows.len(); i++ {
 				m := b.rows.meta[i]
-				k := partKey{date: date, group: m.group, hasGroup: m.hasGroup}
+				k := partKey{date: rowDate(spec.ds, date, m), group: m.group, hasGroup: m.hasGroup}
 				p := parts[k]
 				if p == nil {
 					p = &partState{key: k, writer: &partWriter{spec: spec, key: k}}

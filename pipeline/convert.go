@@ -106,6 +106,7 @@ type Summary struct {
 	InvalidUTF8    int64          `json:"invalid_utf8_records"`
 	Unflattenable  int64          `json:"unflattenable_documents"`
 	DuplicateKeys  int64          `json:"duplicate_flattened_keys"`
+	Unconverted    int64          `json:"unconverted_values"` // typed values kept in extra_fields instead
 	Partitions     int            `json:"partitions"`
 	ParquetFiles   int            `json:"parquet_files"`
 	RewrittenFiles int            `json:"rewritten_files"`
@@ -157,6 +158,7 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 	sum.Inputs, sum.BytesIn, sum.BytesRaw = stats.inputs, opt.Progress.BytesRead.Load(), opt.Progress.RawBytes.Load()
 	sum.Records, sum.Rejected = stats.records, stats.rejected
 	sum.InvalidUTF8, sum.Unflattenable, sum.DuplicateKeys = stats.invalidUTF8, stats.unflattenable, stats.duplicateKeys
+	sum.Unconverted = stats.unconverted
 	if rerr := rej.close(ctx); rerr != nil && err == nil {
 		err = rerr
 	}
@@ -281,6 +283,7 @@ func collectStats(inputs []Input, stored []atomic.Int64, decoders []*decoder, re
 		s.invalidUTF8 += d.stats.invalidUTF8
 		s.unflattenable += d.stats.unflattenable
 		s.duplicateKeys += d.stats.duplicateKeys
+		s.unconverted += d.stats.unconverted
 		for i, n := range d.inputRecords {
 			s.inputs[i].Records += n
 		}
@@ -315,26 +318,33 @@ func finishFiles(ctx context.Context, spec *fileSpec, parts []*partState, sum *S
 	return nil
 }
 
-// publishRun writes the manifest and publishes the snapshot's date.
+// publishRun writes the manifests and publishes the run's dates: the
+// snapshot's, or for a dataset partitioned by event each date its rows fall
+// on, one after another (see publishDates).
 func publishRun(ctx context.Context, opt Options, spec *fileSpec, parts []*partState, date time.Time, sum *Summary, start time.Time, log *slog.Logger) error {
-	var staged []string
-	var files []writtenFile
-	for _, p := range parts {
-		for _, f := range p.writer.files {
-			staged = append(staged, stagingPrefix(spec.ds, spec.runID)+f.Name)
-			files = append(files, f)
-		}
-	}
-	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	byName, _, _ := spec.reg.snapshot()
 	layout := schema.NewLayout(spec.ds, byName)
-	m := newManifest(spec, layout, sum, files, start)
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := publish(ctx, opt.Bucket, spec.ds, spec.runID, datePath(spec.ds, date), staged, data, log); err != nil {
-		return err
+	for _, d := range publishDates(spec.ds, parts, date) {
+		var staged []string
+		var files []writtenFile
+		for _, p := range parts {
+			if !p.key.date.Equal(d) {
+				continue
+			}
+			for _, f := range p.writer.files {
+				staged = append(staged, stagingPrefix(spec.ds, spec.runID)+f.Name)
+				files = append(files, f)
+			}
+		}
+		sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+		m := newManifest(spec, layout, sum, files, start)
+		data, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := publish(ctx, opt.Bucket, spec.ds, spec.runID, datePath(spec.ds, d), staged, data, log); err != nil {
+			return err
+		}
 	}
 	sum.Published = true
 	return nil

@@ -15,6 +15,7 @@ const (
 	reasonNotJSON   = "not valid JSON"
 	reasonNotObject = "not a JSON object"
 	reasonNoDevice  = "no device id"
+	reasonNoEvent   = "no event time" // of a dataset partitioned by event
 )
 
 // reject is a line set aside: where it came from, why, and its text.
@@ -32,6 +33,7 @@ type decodeStats struct {
 	invalidUTF8   int64 // records whose text had invalid UTF-8 replaced
 	unflattenable int64 // flatten documents that were not an object or array of objects
 	duplicateKeys int64 // flattened keys met twice in one record (first kept)
+	unconverted   int64 // typed field values that did not convert, kept in extra_fields
 }
 
 // decoder turns lines of one dataset's records into rows. Each decode worker
@@ -42,6 +44,7 @@ type decoder struct {
 	device int            // index of the device id field
 	group  int            // index of the group id field, or -1
 	flat   int            // index of the field to flatten, or -1
+	event  int            // index of the event time field, or -1
 	hints  []string       // group hint per input
 
 	parser fastjson.Parser
@@ -63,9 +66,11 @@ func (d *decoder) perInput(i int, n int64) {
 }
 
 func newDecoder(ds *schema.Dataset, reg *keyRegistry, hints []string) *decoder {
-	d := &decoder{ds: ds, fields: map[string]int{}, group: -1, flat: -1, hints: hints, fl: newFlattener(reg)}
+	d := &decoder{ds: ds, fields: map[string]int{}, group: -1, flat: -1, event: -1, hints: hints, fl: newFlattener(reg)}
 	for i, f := range ds.Fields {
-		d.fields[string(lower(nil, []byte(f.Key)))] = i
+		for _, k := range append([]string{f.Key}, f.Aliases...) {
+			d.fields[string(lower(nil, []byte(k)))] = i
+		}
 		switch f.Key {
 		case ds.DeviceKey:
 			d.device = i
@@ -73,6 +78,9 @@ func newDecoder(ds *schema.Dataset, reg *keyRegistry, hints []string) *decoder {
 			d.group = i
 		case ds.FlattenKey:
 			d.flat = i
+		}
+		if ds.Partitioning == schema.ByEvent && f.Key == ds.EventTimeKey {
+			d.event = i
 		}
 	}
 	return d
@@ -117,8 +125,9 @@ func (d *decoder) decodeLine(input int, line int64, text []byte, dst *rows) stri
 		return reasonNotObject
 	}
 
-	// Rows are appended in place and rolled back on rejection.
-	start := dst.mark()
+	// Rows are appended in place and rolled back on rejection, with the
+	// values counted as unconverted.
+	start, unconverted := dst.mark(), d.stats.unconverted
 	m := rowMeta{input: int32(input), line: line, lo: uint32(len(dst.arena)), afLo: uint32(len(dst.afs))}
 	base := len(dst.vals)
 	for range d.ds.Fields {
@@ -144,6 +153,13 @@ func (d *decoder) decodeLine(input int, line int64, text []byte, dst *rows) stri
 			if d.groupValue(&m, v) {
 				d.addExtra(k, v)
 			}
+		case d.ds.Fields[i].Type != schema.String:
+			// A value that does not convert stays NULL; its text is kept.
+			var ok bool
+			if vals[i], ok = d.convert(dst, d.ds.Fields[i].Type, v); !ok {
+				d.stats.unconverted++
+				d.addExtra(k, v)
+			}
 		default:
 			vals[i] = d.fieldValue(dst, v)
 			if i == d.flat && vals[i].kind != schema.KindNull {
@@ -154,7 +170,17 @@ func (d *decoder) decodeLine(input int, line int64, text []byte, dst *rows) stri
 
 	if dev := vals[d.device]; dev.kind == schema.KindNull || len(bytes.TrimSpace(dst.text(dev))) == 0 {
 		dst.rollback(start)
+		d.stats.unconverted = unconverted
 		return reasonNoDevice
+	}
+	if d.event >= 0 {
+		ev := vals[d.event]
+		if ev.kind == schema.KindNull {
+			dst.rollback(start)
+			d.stats.unconverted = unconverted
+			return reasonNoEvent
+		}
+		m.date = eventDay(dst.text(ev))
 	}
 	if !seenGroup {
 		// Only a record with no group of its own takes its file's.
@@ -190,7 +216,11 @@ func (d *decoder) groupValue(m *rowMeta, v *fastjson.Value) bool {
 	default:
 		return true
 	}
-	g, err := strconv.ParseInt(string(bytes.TrimSpace(s)), 10, 64)
+	bits := 64
+	if d.ds.Fields[d.group].Type == schema.Int32 {
+		bits = 32
+	}
+	g, err := strconv.ParseInt(string(bytes.TrimSpace(s)), 10, bits)
 	if err != nil {
 		return true
 	}

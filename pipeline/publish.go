@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
 	"github.com/mdvm-parquet/mdvm-parquet/sink"
@@ -94,6 +96,28 @@ func publish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, runID, date
 		log.Info("replacing previous snapshot", "partition", datePath, "files", len(old))
 	}
 	return finishReplace(ctx, b, j)
+}
+
+// publishDates returns the dates a run publishes, in order. A snapshot is
+// published as its one date, even with no rows, so that the date then holds
+// nothing. A dataset partitioned by event publishes each date its rows fall
+// on, each replacing what that date held before: the unit of publishing
+// stays the date folder, so a delta run replaces every event date it
+// touches, and dates it has no rows for are left alone. Each date is
+// published whole, one after another; a run that fails between two leaves
+// the earlier ones published.
+func publishDates(ds *schema.Dataset, parts []*partState, snapshot time.Time) []time.Time {
+	if ds.Partitioning != schema.ByEvent {
+		return []time.Time{snapshot}
+	}
+	var dates []time.Time
+	for _, p := range parts {
+		if !slices.ContainsFunc(dates, p.key.date.Equal) {
+			dates = append(dates, p.key.date)
+		}
+	}
+	slices.SortFunc(dates, time.Time.Compare)
+	return dates
 }
 
 // finishReplace removes the old files of a journal in phase "replacing" and

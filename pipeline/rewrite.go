@@ -156,6 +156,35 @@ func (rb *rowRebuilder) rebuild(rg parquet.RowGroup, key partKey) (*rows, error)
 	}
 }
 
+// addField stores one value of a field's column in s, in the form the
+// decoder stores it. A list's values come one after another: the first
+// (repetition level 0) starts the list, at definition level 1 an empty one;
+// each element extends it.
+func (rb *rowRebuilder) addField(buf *rows, s *span, v parquet.Value, t schema.Type) {
+	if t != schema.StringList {
+		if !v.IsNull() {
+			k := schema.KindString
+			if t != schema.String {
+				k = typedKind(t)
+			}
+			*s = span{off: uint32(len(buf.arena)), kind: k}
+			buf.arena = storeParquet(buf.arena, v, t)
+			s.n = uint32(len(buf.arena)) - s.off
+		}
+		return
+	}
+	if v.RepetitionLevel() == 0 {
+		if v.DefinitionLevel() == 0 {
+			return
+		}
+		*s = span{off: uint32(len(buf.arena)), kind: typedKind(t)}
+	}
+	if v.DefinitionLevel() == 2 {
+		buf.arena = storeParquet(buf.arena, v, t)
+		s.n = uint32(len(buf.arena)) - s.off
+	}
+}
+
 func (rb *rowRebuilder) addRow(buf *rows, row parquet.Row, key partKey) {
 	m := rowMeta{lo: uint32(len(buf.arena)), afLo: uint32(len(buf.afs)), group: key.group, hasGroup: key.hasGroup}
 	base := len(buf.vals)
@@ -164,6 +193,10 @@ func (rb *rowRebuilder) addRow(buf *rows, row parquet.Row, key partKey) {
 	}
 	for _, v := range row {
 		leaf := v.Column()
+		if fi, ok := rb.field[leaf]; ok {
+			rb.addField(buf, &buf.vals[base+fi], v, rb.spec.ds.Fields[fi].Type)
+			continue
+		}
 		if v.IsNull() {
 			continue
 		}
@@ -174,10 +207,6 @@ func (rb *rowRebuilder) addRow(buf *rows, row parquet.Row, key partKey) {
 			m.input = int32(rb.inputs[string(v.ByteArray())])
 		case rb.line:
 			m.line = v.Int64()
-		default:
-			if fi, ok := rb.field[leaf]; ok {
-				buf.vals[base+fi] = buf.put([]byte(v.String()), schema.KindString)
-			}
 		}
 	}
 	if rb.dec.flat >= 0 {

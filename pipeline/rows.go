@@ -23,6 +23,7 @@ type rowMeta struct {
 	lo, hi   uint32 // the row's bytes in the arena
 	afLo     uint32 // the row's flattened values are afs[afLo:afHi]
 	afHi     uint32
+	date     int32 // event day from 1970-01-01 UTC, for datasets partitioned by event
 }
 
 // afVal is one flattened key's value in one row.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -257,6 +256,10 @@ func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, kinds
 			values = values[:0]
 			for p := lo; p < hi; p++ {
 				r := int(order[p])
+				if c.Source == schema.FromField && c.Type == schema.StringList {
+					values = appendList(values, buf, buf.field(r, c.Field), ci)
+					continue
+				}
 				var v parquet.Value
 				switch c.Source {
 				case schema.FromField:
@@ -319,37 +322,17 @@ func indexFlattened(buf *rows, order []int32, ncols int) [][]int32 {
 	return idx
 }
 
-// fieldValue converts a documented field's text to its column's type. A value
-// that does not convert is written as NULL.
+// fieldValue returns a documented field's Parquet value: a String's text,
+// or the value the decoder converted to the column's type (see typed.go).
+// Lists take appendList.
 func fieldValue(buf *rows, s span, t schema.Type) parquet.Value {
 	if s.kind == schema.KindNull {
 		return parquet.Value{}
 	}
-	text := buf.text(s)
-	switch t {
-	case schema.Int64, schema.Int32:
-		n, err := strconv.ParseInt(string(text), 10, 64)
-		if err != nil {
-			return parquet.Value{}
-		}
-		if t == schema.Int32 {
-			return parquet.Int32Value(int32(n))
-		}
-		return parquet.Int64Value(n)
-	case schema.Double:
-		x, err := strconv.ParseFloat(string(text), 64)
-		if err != nil {
-			return parquet.Value{}
-		}
-		return parquet.DoubleValue(x)
-	case schema.Bool:
-		b, err := strconv.ParseBool(string(text))
-		if err != nil {
-			return parquet.Value{}
-		}
-		return parquet.BooleanValue(b)
+	if t == schema.String {
+		return parquet.ByteArrayValue(buf.text(s))
 	}
-	return parquet.ByteArrayValue(text)
+	return typedValue(buf.text(s), t)
 }
 
 // flatValue converts a flattened value to the type of its column's kind.
