@@ -177,6 +177,10 @@ func hugeRecord() string {
 	return rec(2, "AdditionalFields", `"`+strings.ReplaceAll(hugeDoc(), `"`, `\"`)+`"`)
 }
 
+// widenRecords is how many records of 100 KiB precede the one that
+// widens a type: more than a row group holds.
+const widenRecords = 300
+
 // badRecords is a file whose lines 2, 4, 5 and 6 cannot be rows.
 var badRecords = lines(
 	rec(1),
@@ -454,37 +458,40 @@ func TestConvertInputs(t *testing.T) {
 			}
 		},
 	}, {
-		// Row groups are written before the last record widens a key's
-		// type: the files written so far must be rewritten to the final
-		// schema.
-		name: "a type widened after row groups were written",
+		// A row group is written before the last record widens a key's
+		// type: the file must be rewritten to the final schema. Records of
+		// 100 KiB (an undocumented key carries the bulk) fill a row group.
+		name: "a type widened after a row group was written",
 		build: func() map[string][]byte {
-			pad := strings.Repeat("x", 900)
+			pad := jsonString(strings.Repeat("x", 100<<10))
 			var rs []string
-			for i := range 6000 {
-				rs = append(rs, rec(i, "AdditionalFields", jsonString(fmt.Sprintf(`{"Late":%d,"Ratio":%d,"Pad":"%s"}`, i, i, pad))))
+			for i := range widenRecords {
+				rs = append(rs, rec(3*i, "AdditionalFields", jsonString(fmt.Sprintf(`{"Late":%d,"Ratio":%d}`, i, i)), "Pad", pad))
 			}
-			rs = append(rs, rec(6000, "AdditionalFields", jsonString(`{"Late":"v3","Ratio":0.5}`)))
+			rs = append(rs, rec(3*widenRecords, "AdditionalFields", jsonString(`{"Late":"v3","Ratio":0.5}`)))
 			return map[string][]byte{"wide.json.gz": gz(lines(rs...))}
 		},
-		args: []string{"--memory-budget", "1"},
+		skipOracle: true,
 		check: func(t *testing.T, lake string, res result) {
-			types := readDuckDB(t, lake).types
-			if types["af_late"] != "VARCHAR" || types["af_ratio"] != "DOUBLE" {
-				t.Errorf("af_late %s, af_ratio %s; want VARCHAR, DOUBLE", types["af_late"], types["af_ratio"])
+			db := openDuckDB(t)
+			got := queryDuckDB(t, db, fmt.Sprintf(`SELECT typeof(af_late) AS late, typeof(af_ratio) AS ratio,
+				string_agg(af_late, ',' ORDER BY source_line) AS lates, sum(af_ratio) AS ratios
+				FROM read_parquet('%s', hive_partitioning=true) GROUP BY ALL`, datasetGlob(lake)))
+			var lates []string
+			for i := range widenRecords {
+				lates = append(lates, fmt.Sprint(i))
+			}
+			want := fmt.Sprintf("[map[late:VARCHAR lates:%s,v3 ratio:DOUBLE ratios:%g]]",
+				strings.Join(lates, ","), float64(widenRecords*(widenRecords-1)/2)+0.5)
+			if fmt.Sprint(got) != want {
+				t.Errorf("got  %v\nwant %s", got, want)
 			}
 			groups := 0
 			for _, p := range parquetFiles(t, lake) {
 				groups += checkFileLayout(t, p, "snappy")
 			}
-			if groups <= len(parquetFiles(t, lake)) {
-				t.Errorf("%d row groups: the case no longer writes row groups before the last record", groups)
-			}
-			schemas, _ := fileSchemas(t, parquetFiles(t, lake))
-			for _, s := range schemas[1:] {
-				if s != schemas[0] {
-					t.Errorf("files of the snapshot differ in schema:\n%s\n%s", s, schemas[0])
-				}
+			if groups < 2 {
+				t.Errorf("%d row groups: the case no longer writes one before the last record", groups)
 			}
 		},
 	}, {
