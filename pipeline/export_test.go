@@ -131,7 +131,7 @@ func (e *apiExport) options(t *testing.T, lake string) pipeline.ExportOptions {
 }
 
 // lakeOptions are conversion options writing to a local lake at dir.
-func lakeOptions(t *testing.T, dir string, log *slog.Logger) pipeline.Options {
+func lakeOptions(t testing.TB, dir string, log *slog.Logger) pipeline.Options {
 	t.Helper()
 	b, err := local.New(dir)
 	if err != nil {
