@@ -61,7 +61,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Usage: "measure mdvm-parquet convert against DuckDB on a generated export",
 		Description: "Generates (once, cached under --dir) a hardware_firmware corpus with every file holding many\n" +
 			"groups, then runs `mdvm-parquet convert` and DuckDB (read_json, json_transform, COPY ... PARTITION_BY)\n" +
-			"on it, each as a child process, and prints records/s, MB/s and peak RSS of each.",
+			"on it, each as a child process, and prints records/s, MB/s and peak RSS of each.\n" +
+			"With --azurite it runs convert twice instead: to local disk and to an Azurite server it starts\n" +
+			"(from .tools, as .ci/run installs it), and prints the ratio of their wall times.",
 		HideVersion: true,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "records", Value: 1_000_000, EnvVars: []string{"MDVM_BENCH_RECORDS"}, Usage: "records in the corpus"},
@@ -71,6 +73,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "dir", Value: ".bench", EnvVars: []string{"MDVM_BENCH_DIR"}, Usage: "folder caching corpora and holding outputs while they are measured"},
 			&cli.IntFlag{Name: "runs", Value: 1, EnvVars: []string{"MDVM_BENCH_RUNS"}, Usage: "runs of each side; medians are reported"},
 			&cli.StringFlag{Name: "only", EnvVars: []string{"MDVM_BENCH_ONLY"}, Usage: "bench one side only: ours or duckdb"},
+			&cli.BoolFlag{Name: "azurite", EnvVars: []string{"MDVM_BENCH_AZURITE"}, Usage: "measure convert to Azurite against convert to local disk, instead of against DuckDB"},
 			&cli.StringFlag{Name: "bin", Value: "./bin/mdvm-parquet", EnvVars: []string{"MDVM_BENCH_BIN"}, Usage: "mdvm-parquet binary to measure"},
 			&cli.IntFlag{Name: "threads", Value: 2, EnvVars: []string{"MDVM_BENCH_THREADS"}, Usage: "threads of each side: DuckDB's threads setting, GOMAXPROCS for ours"},
 			&cli.StringFlag{Name: "duckdb-memory-limit", EnvVars: []string{"MDVM_BENCH_DUCKDB_MEMORY_LIMIT"}, Usage: "DuckDB memory_limit, e.g. 2GB (default: DuckDB's own)"},
@@ -132,7 +135,7 @@ type options struct {
 	seed                   int64
 	dir                    string
 	runs                   int
-	ours, duckdb           bool
+	ours, duckdb, azurite  bool
 	bin                    string
 	threads                int
 	memoryLimit            string
@@ -144,7 +147,7 @@ func optionsFrom(c *cli.Context) (options, error) {
 		records: c.Int("records"), files: c.Int("files"), groups: c.Int("groups"), seed: c.Int64("seed"),
 		dir: c.String("dir"), runs: c.Int("runs"), bin: c.String("bin"), threads: c.Int("threads"),
 		memoryLimit: c.String("duckdb-memory-limit"), json: c.Bool("json"), keep: c.Bool("keep"),
-		verify: !c.Bool("no-verify"), ours: true, duckdb: true,
+		verify: !c.Bool("no-verify"), ours: true, duckdb: !c.Bool("azurite"), azurite: c.Bool("azurite"),
 	}
 	var errs []error
 	for _, f := range []struct {
@@ -160,10 +163,11 @@ func optionsFrom(c *cli.Context) (options, error) {
 	}
 	switch c.String("only") {
 	case "":
-	case sideOurs:
-		o.duckdb = false
-	case sideDuckDB:
-		o.ours = false
+	case sideOurs, sideDuckDB:
+		if o.azurite {
+			errs = append(errs, fmt.Errorf("--only %q: not with --azurite, which runs ours twice", c.String("only")))
+		}
+		o.ours, o.duckdb = c.String("only") == sideOurs, c.String("only") == sideDuckDB
 	default:
 		errs = append(errs, fmt.Errorf("--only %q: want ours or duckdb", c.String("only")))
 	}
@@ -196,21 +200,19 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for i := 0; i < o.runs; i++ {
-		// Alternate the order, so neither side always runs first.
-		for k := range sides {
-			s := sides[(k+i)%len(sides)]
-			if s.result.Status != statusOK {
-				continue
-			}
-			fmt.Fprintf(stderr, "run %d/%d: %s ...\n", i+1, o.runs, s.result.Side)
-			if err := s.measureOnce(ctx, o, corp); err != nil {
-				s.result.Status, s.result.Reason, s.result.Runs = statusFailed, err.Error(), nil
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-			}
+	var az *azuriteServer
+	if o.azurite {
+		if az, err = startAzurite(ctx, o.dir, stderr); err != nil {
+			return err
 		}
+		sides = append(sides, o.azuriteSide(az))
+	}
+	err = measureSides(ctx, o, corp, sides, stderr)
+	if az != nil {
+		rep.AzuriteServerRSSMiB = float64(az.stop()) / (1 << 20)
+	}
+	if err != nil {
+		return err
 	}
 
 	failed := false
@@ -233,11 +235,37 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// measureSides measures each side o.runs times. A side that fails is
+// marked failed and not run again; only cancellation stops them all.
+func measureSides(ctx context.Context, o options, corp *corpus, sides []*side, stderr io.Writer) error {
+	for i := 0; i < o.runs; i++ {
+		// Alternate the order, so neither side always runs first.
+		for k := range sides {
+			s := sides[(k+i)%len(sides)]
+			if s.result.Status != statusOK {
+				continue
+			}
+			fmt.Fprintf(stderr, "run %d/%d: %s ...\n", i+1, o.runs, s.result.Side)
+			if err := s.measureOnce(ctx, o, corp); err != nil {
+				s.result.Status, s.result.Reason, s.result.Runs = statusFailed, err.Error(), nil
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // side is one contender: how to start it, and what it did.
 type side struct {
 	result *sideResult
-	out    string // its output folder
+	out    string // its output folder; for Azurite, where the lake is downloaded to
 	name   string // its executable
+
+	azure     *azuriteServer // the server the Azurite side writes to
+	container string         // the Azurite side's container of the current run
+	n         int            // runs started
 }
 
 // sides returns the contenders asked for. A missing mdvm-parquet binary
@@ -281,12 +309,22 @@ func (o options) duckdbSide() (*side, error) {
 	return &side{result: &sideResult{Side: sideDuckDB, Status: statusOK}, out: filepath.Join(o.dir, "out", sideDuckDB), name: self}, nil
 }
 
+// azuriteSide is our convert writing to az.
+func (o options) azuriteSide(az *azuriteServer) *side {
+	return &side{result: &sideResult{Side: sideAzurite, Status: statusOK}, out: filepath.Join(o.dir, "out", sideAzurite), name: o.bin, azure: az}
+}
+
 // command returns the child process of s writing to out.
 func (s *side) command(o options, c *corpus) (env, args []string) {
 	snap := c.GeneratedTime.UTC().Format(time.RFC3339)
 	if s.result.Side == sideOurs {
 		env = []string{"GOMAXPROCS=" + strconv.Itoa(o.threads)}
 		return env, []string{"convert", "--output", s.out, "--snapshot-time", snap, c.Dir}
+	}
+	if s.result.Side == sideAzurite {
+		env = []string{"GOMAXPROCS=" + strconv.Itoa(o.threads), "AZURE_STORAGE_CONNECTION_STRING=" + s.azure.connectionString()}
+		return env, []string{"convert", "--output", "az://" + s.container + "/" + azuriteLake,
+			"--storage-endpoint", s.azure.endpoint, "--snapshot-time", snap, c.Dir}
 	}
 	args = []string{"duckdb-convert", "--output", s.out, "--snapshot-time", snap, "--threads", strconv.Itoa(o.threads)}
 	if o.memoryLimit != "" {
@@ -307,6 +345,16 @@ func (s *side) measureOnce(ctx context.Context, o options, c *corpus) error {
 	if !o.keep {
 		defer os.RemoveAll(s.out)
 	}
+	if s.azure != nil {
+		// A fresh container a run, deleted after it so Azurite's disk
+		// holds one lake at most.
+		s.n++
+		s.container = fmt.Sprintf("bench-%d", s.n)
+		if err := s.azure.newContainer(ctx, s.container); err != nil {
+			return err
+		}
+		defer s.azure.deleteContainer(context.WithoutCancel(ctx), s.container)
+	}
 	env, args := s.command(o, c)
 	m, err := measure(ctx, env, s.name, args...)
 	if err != nil {
@@ -323,6 +371,11 @@ func (s *side) measureOnce(ctx context.Context, o options, c *corpus) error {
 		}
 	}
 	if o.verify {
+		if s.azure != nil {
+			if err := s.azure.download(ctx, s.container, azuriteLake+"/", s.out); err != nil {
+				return err
+			}
+		}
 		n, err := countParquetRows(ctx, s.out)
 		if err != nil {
 			return err

@@ -10,8 +10,9 @@ import (
 
 // Side names.
 const (
-	sideOurs   = "ours"
-	sideDuckDB = "duckdb"
+	sideOurs    = "ours"
+	sideDuckDB  = "duckdb"
+	sideAzurite = "ours-azurite" // ours writing to Azurite
 )
 
 // Side outcomes.
@@ -48,6 +49,12 @@ type report struct {
 	Sides   []sideResult `json:"sides"`
 	// Ratio is ours' throughput over DuckDB's, when both ran.
 	Ratio float64 `json:"throughput_ratio_ours_to_duckdb,omitempty"`
+	// AzuriteRatio is the wall time of ours writing to Azurite over that
+	// of ours writing to local disk, when both ran.
+	AzuriteRatio float64 `json:"wall_ratio_azurite_to_local,omitempty"`
+	// AzuriteServerRSSMiB is the peak resident memory of the Azurite
+	// server over all runs, apart from the convert process's.
+	AzuriteServerRSSMiB float64 `json:"azurite_server_peak_rss_mib,omitempty"`
 }
 
 type corpusInfo struct {
@@ -84,9 +91,12 @@ func (r *report) finish() {
 		s.summarize(r.Corpus)
 		by[s.Side] = s
 	}
-	ours, duck := by[sideOurs], by[sideDuckDB]
+	ours, duck, az := by[sideOurs], by[sideDuckDB], by[sideAzurite]
 	if ours != nil && duck != nil && ours.Status == statusOK && duck.Status == statusOK && duck.RecordsPerS > 0 {
 		r.Ratio = ours.RecordsPerS / duck.RecordsPerS
+	}
+	if ours != nil && az != nil && ours.Status == statusOK && az.Status == statusOK && ours.WallS > 0 {
+		r.AzuriteRatio = az.WallS / ours.WallS
 	}
 }
 
@@ -136,6 +146,12 @@ func (r *report) writeTable(w io.Writer) error {
 	}
 	if r.Ratio > 0 {
 		fmt.Fprintf(w, "\nthroughput ours/duckdb: %.2fx\n", r.Ratio)
+	}
+	if r.AzuriteRatio > 0 {
+		fmt.Fprintf(w, "\nwall time azurite/local disk: %.2fx\n", r.AzuriteRatio)
+	}
+	if r.AzuriteServerRSSMiB > 0 {
+		fmt.Fprintf(w, "azurite server peak RSS: %.0f MiB (not counted in the sides)\n", r.AzuriteServerRSSMiB)
 	}
 	return nil
 }
