@@ -10,8 +10,8 @@ package pipeline
 //	2021-01-11T09:47:58.854+02:00       or -0530, +02: the offset is applied
 //
 // A time without a zone is UTC, whatever the machine's time zone: the
-// service writes UTC. Years run from 0001 to 9999; fields out of range
-// (month 13, 24:00, February 30) do not parse.
+// service writes UTC. Years run from 0001 to 9999, after the offset too;
+// fields out of range (month 13, 24:00, February 30) do not parse.
 func parseTimestamp(b []byte) (int64, bool) {
 	p := tsParser{b: b}
 	year, ok1 := p.digits(4)
@@ -41,8 +41,18 @@ func parseTimestamp(b []byte) (int64, bool) {
 	if !ok || !p.done() {
 		return 0, false
 	}
-	return us - offset, true
+	// An offset must not carry the instant out of the years 0001 to 9999.
+	if us -= offset; us < minMicros || us > maxMicros {
+		return 0, false
+	}
+	return us, true
 }
+
+// The instants of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z.
+const (
+	minMicros = -62135596800_000000
+	maxMicros = 253402300799_999999
+)
 
 // tsParser walks a timestamp's text.
 type tsParser struct {
