@@ -27,10 +27,6 @@ func exportPages(ctx context.Context, opt ExportOptions) (*Summary, error) {
 	// The pages carry no generatedTime: the snapshot is dated by the first
 	// request for it.
 	snapshot := time.Now().UTC().Truncate(time.Second)
-	feed := startPages(ctx, opt.Client, opt.Path, opt.PageSize)
-	defer feed.stop()
-	in := Input{Name: name, Size: -1, Open: feed.open}
-
 	var raw *rawZone
 	rel := name + ".json.gz"
 	if opt.KeepRaw != "" {
@@ -38,6 +34,11 @@ func exportPages(ctx context.Context, opt ExportOptions) (*Summary, error) {
 		if raw, err = openRawZone(opt.KeepRaw, snapshot, []string{rel}, opt.Convert.Logger); err != nil {
 			return nil, err
 		}
+	}
+	feed := startPages(ctx, opt.Client, opt.Path, opt.PageSize)
+	defer feed.stop()
+	in := Input{Name: name, Size: -1, Open: feed.open}
+	if raw != nil {
 		in = raw.tee(in, rel, true)
 	}
 	opt.Convert.Inputs, opt.Convert.SnapshotTime = []Input{in}, snapshot

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -279,4 +280,35 @@ func readTree(t *testing.T, dir string) string {
 		return nil
 	})
 	return b.String()
+}
+
+// TestExportJSONMethod reads the pages under the endpoint's other
+// documented name, given with --path.
+func TestExportJSONMethod(t *testing.T) {
+	ft := newFakeTenant(t)
+	cfg := sample.Config{Dataset: schema.HardwareFirmware, Records: 250, Groups: 2, Seed: 5, Casing: sample.Camel}
+	var recs []json.RawMessage
+	if err := sample.Records(cfg, func(rec []byte) error {
+		recs = append(recs, bytes.Clone(rec))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ft.api.SetRecords(schema.HardwareFirmware.Name, recs)
+	lake := filepath.Join(t.TempDir(), "lake")
+	path := "/api/machines/HardwareFirmwareInventoryProductCodeByMachine"
+	res := runExport(t, ft, "export", "--method", "json", "--path", path, "--page-size", "100", "--output", lake)
+	if res.code != 0 {
+		t.Fatalf("export: %v", res)
+	}
+	if n := ft.api.Calls(path); n != 3 {
+		t.Errorf("%d page requests, want 3", n)
+	}
+	lines := lakeLines(t, lake)
+	if len(lines) != len(recs) {
+		t.Errorf("lake holds %d rows, want %d", len(lines), len(recs))
+	}
+	if len(lines) > 0 && !strings.Contains(lines[0], `"HardwareFirmwareInventoryProductCodeByMachine"`) {
+		t.Errorf("row does not name the endpoint as its source: %.300s", lines[0])
+	}
 }
