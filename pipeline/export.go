@@ -88,6 +88,8 @@ func (o *ExportOptions) check() error {
 	}
 	if o.Path == "" && o.Method == MethodFiles {
 		errs = append(errs, fmt.Errorf("dataset %s has no via-files endpoint: use the json method", ds.Name))
+	} else if o.Path == "" {
+		errs = append(errs, fmt.Errorf("dataset %s has no JSON pages endpoint: give its path", ds.Name))
 	}
 	if o.PageSize < 0 || o.PageSize > defender.MaxPageSize {
 		errs = append(errs, fmt.Errorf("page size %d: want 1 to %d", o.PageSize, defender.MaxPageSize))

@@ -596,3 +596,17 @@ func TestExportPagesLoop(t *testing.T) {
 		t.Errorf("lake holds %d rows", len(rows))
 	}
 }
+
+// TestExportOptionsChecked: every problem of the options is named at once,
+// before anything is sent.
+func TestExportOptionsChecked(t *testing.T) {
+	_, err := pipeline.Export(context.Background(), pipeline.ExportOptions{
+		Method: "xml", PageSize: defender.MaxPageSize + 1,
+		Convert: pipeline.Options{Dataset: schema.HardwareFirmware},
+	})
+	for _, want := range []string{"no api client", "no output bucket", `method "xml"`, "page size 200001"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to say %q", err, want)
+		}
+	}
+}
