@@ -8,12 +8,20 @@ import (
 // profile is what it takes to generate one dataset. Adding a dataset means
 // writing its deviceState and registering a profile in profiles.
 type profile struct {
-	exportName  string // folder in file paths ("FirmwareHardwareExport")
-	perDevice   int    // records per device
-	nullable    string // documented key that quirkFieldNull sets to null
-	flattenKey  string // key of the flattened document, PascalCase
-	flattenKeys []Key  // keys of the flattened document, with Quirks off
-	newState    func() deviceState
+	exportName   string            // folder in file paths ("FirmwareHardwareExport")
+	perDevice    int               // records per device
+	quirks       []quirk           // the record quirks, in turn
+	nullable     string            // documented key that quirkFieldNull sets to null
+	timeKey      string            // time key that quirkTimeBad spoils
+	numberKey    string            // number key that quirkNullNumber and quirkBadNumber spoil
+	undocKey     string            // undocumented key quirkUndocumented adds; defaults to IsOnboarded
+	undocValue   string            // its JSON value; defaults to true
+	escapesKey   string            // text key that quirkEscapes fills with quotes and backslashes
+	docNames     map[string]string // key → the documentation example's name, for quirkDocNames
+	noDeviceName bool              // records carry no DeviceName
+	flattenKey   string            // key of the flattened document, PascalCase
+	flattenKeys  []Key             // keys of the flattened document, with Quirks off
+	newState     func() deviceState
 }
 
 // deviceState is one device's dataset-specific values. A generator keeps
@@ -22,12 +30,21 @@ type deviceState interface {
 	// reset draws the device's values from r, after the common ones.
 	reset(r *rng, d *device)
 	// record writes the dataset's keys of the device's k-th record, after
-	// DeviceId, RbacGroupId, RbacGroupName and DeviceName.
+	// DeviceId, RbacGroupId, RbacGroupName and (unless the profile says
+	// noDeviceName) DeviceName.
 	record(w *recordWriter, d *device, k int)
 }
 
 var profiles = map[string]*profile{
-	"hardware_firmware": hardwareProfile,
+	"hardware_firmware":          hardwareProfile,
+	"software_vulnerabilities":   softwareVulnerabilitiesProfile,
+	"vulnerability_changes":      vulnerabilityChangesProfile,
+	"secure_configuration":       secureConfigurationProfile,
+	"software_inventory":         softwareInventoryProfile,
+	"software_inventory_non_cpe": softwareNonCPEProfile,
+	"browser_extensions":         browserExtensionsProfile,
+	"certificates":               certificatesProfile,
+	"security_baselines":         securityBaselinesProfile,
 }
 
 // deviceKind is what a device is used as; it steers names and models.

@@ -11,6 +11,7 @@ import (
 var hardwareProfile = &profile{
 	exportName: "FirmwareHardwareExport",
 	perDevice:  3,
+	quirks:     hardwareQuirks,
 	nullable:   "ComponentVersion",
 	flattenKey: "AdditionalFields",
 	flattenKeys: []Key{

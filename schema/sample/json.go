@@ -2,7 +2,6 @@ package sample
 
 import (
 	"strconv"
-	"unicode/utf8"
 )
 
 // appendString appends s as a JSON string.
@@ -69,16 +68,20 @@ func appendFloat(b []byte, f float64) []byte {
 }
 
 // appendKey appends "key": in the casing asked for; keys are written in
-// PascalCase in the source.
+// PascalCase in the source. In camelCase a leading acronym is lowered
+// whole: "OSPlatform" becomes "osPlatform".
 func appendKey(b []byte, key string, c Casing) []byte {
 	b = append(b, '"')
 	if c == Camel {
-		r, n := utf8.DecodeRuneInString(key)
-		if 'A' <= r && r <= 'Z' {
-			b = append(b, byte(r)+'a'-'A')
-			key = key[n:]
+		n := 0
+		for n < len(key) && isUpper(key[n]) && (n == 0 || n+1 == len(key) || isUpper(key[n+1])) {
+			b = append(b, key[n]+'a'-'A')
+			n++
 		}
+		key = key[n:]
 	}
 	b = append(b, key...)
 	return append(b, '"', ':')
 }
+
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }

@@ -22,20 +22,45 @@ const (
 	quirkGroupText      // rbacGroupId as a string of digits ("39")
 	quirkFieldNull      // a documented field is null
 
-	numQuirks
+	// The quirks of the exports with typed fields.
+	quirkTimeISO    // times in ISO 8601 with Z ("2026-11-29T10:11:12.345Z")
+	quirkTimeSeven  // times with seven fraction digits ("2026-11-29 10:11:12.3450000")
+	quirkTimeOffset // times in ISO 8601 with an offset ("…T12:11:12.345+02:00")
+	quirkTimeBad    // the profile's timeKey holds text that is no time
+	quirkEmptyList  // every list is []
+	quirkListText   // lists are strings holding a JSON array
+	quirkNullNumber // the profile's numberKey is null
+	quirkBadNumber  // the profile's numberKey holds "n/a"
+	quirkBoolText   // booleans are the strings "True" and "False"
+	quirkDocNames   // the field names of the documentation's example (aliases)
 )
 
+// hardwareQuirks are the quirks of the hardware export, in turn.
+var hardwareQuirks = []quirk{
+	quirkFlattenPairs, quirkFlattenObjects, quirkFlattenEmpty, quirkFlattenNull, quirkFlattenAbsent,
+	quirkMixedType, quirkBigInt, quirkNested, quirkLongLine, quirkEscapes, quirkUndocumented,
+	quirkOtherCasing, quirkGroupMissing, quirkGroupText, quirkFieldNull,
+}
+
+// typedQuirks are the quirks of the exports with typed fields, in turn.
+var typedQuirks = []quirk{
+	quirkTimeISO, quirkEmptyList, quirkNullNumber, quirkUndocumented, quirkTimeSeven,
+	quirkOtherCasing, quirkTimeBad, quirkListText, quirkGroupText, quirkTimeOffset,
+	quirkEscapes, quirkBadNumber, quirkFieldNull, quirkBoolText, quirkGroupMissing,
+}
+
 // quirkEvery is the spacing of quirky records: one in quirkEvery records
-// carries a quirk, taking each in turn, so that an export of
-// quirkEvery*(numQuirks-1) records or more holds every one of them.
+// carries a quirk, taking each of the profile's in turn, so that an export
+// of quirkEvery*len(quirks) records or more holds every one of them.
 const quirkEvery = 20
 
-// recordQuirk returns the quirk of the j-th record of an export.
-func recordQuirk(quirks bool, j int) quirk {
+// recordQuirk returns the quirk of the j-th record of an export whose
+// profile has the quirks cycle.
+func recordQuirk(cycle []quirk, quirks bool, j int) quirk {
 	if !quirks || j%quirkEvery != quirkEvery-1 {
 		return quirkNone
 	}
-	return quirk(1 + (j/quirkEvery)%int(numQuirks-1))
+	return cycle[(j/quirkEvery)%len(cycle)]
 }
 
 // Values the quirks write.
@@ -51,6 +76,8 @@ const (
 	escapesKey    = "Description"
 	escapesValue  = "Intel(R) Core(TM) \"vPro\" \u2014 C:\\Windows\\System32\tZ\u00fcrich \u2713"
 	extraColumn   = "IsOnboarded"
+	badTime       = "0000-00-00 00:00:00"
+	badNumber     = "n/a"
 	groupNoneName = "None"
 	unassignedStr = "Unassigned"
 )

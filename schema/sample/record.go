@@ -42,11 +42,11 @@ func (v value) append(b []byte) []byte {
 // recordWriter builds one record. Generators call its methods in the order
 // the keys should appear; it applies the record's quirk as they go.
 type recordWriter struct {
-	b        []byte
-	casing   Casing
-	quirk    quirk
-	nullable string // documented key that quirkFieldNull empties
-	n        int    // keys written so far
+	b      []byte
+	casing Casing
+	quirk  quirk
+	prof   *profile
+	n      int // keys written so far
 
 	flat    []value // the flattened document being gathered
 	scratch []byte  // the flattened document as JSON text
@@ -64,13 +64,20 @@ func (w *recordWriter) begin(b []byte, q quirk, c Casing) {
 
 func (w *recordWriter) end() []byte {
 	if w.quirk == quirkUndocumented {
-		w.key(extraColumn)
-		w.b = append(w.b, "true"...)
+		k, v := w.prof.undocKey, w.prof.undocValue
+		if k == "" {
+			k, v = extraColumn, "true"
+		}
+		w.key(k)
+		w.b = append(w.b, v...)
 	}
 	return append(w.b, '}')
 }
 
 func (w *recordWriter) key(k string) {
+	if w.quirk == quirkDocNames && w.prof.docNames[k] != "" {
+		k = w.prof.docNames[k]
+	}
 	if w.n > 0 {
 		w.b = append(w.b, ',')
 	}
@@ -81,9 +88,12 @@ func (w *recordWriter) key(k string) {
 // str writes a documented string field.
 func (w *recordWriter) str(k, v string) {
 	w.key(k)
-	if w.quirk == quirkFieldNull && k == w.nullable {
+	if w.quirk == quirkFieldNull && k == w.prof.nullable {
 		w.b = append(w.b, "null"...)
 		return
+	}
+	if w.quirk == quirkEscapes && k == w.prof.escapesKey {
+		v = escapesValue
 	}
 	w.b = appendString(w.b, v)
 }

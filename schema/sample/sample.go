@@ -87,8 +87,14 @@ type Config struct {
 	// value of 80 KiB; quotes, backslashes and non-ASCII text; an
 	// undocumented column (IsOnboarded); keys in the other casing;
 	// rbacGroupId missing or as a string of digits; a documented field
-	// null. Without it every record is regular and every flattened key
-	// keeps the type FlattenKeys gives.
+	// null. The exports with typed fields take their own turn: times in
+	// ISO 8601 with Z, with an offset or with seven fraction digits, and
+	// one that is no time; lists empty or as text holding an array;
+	// numbers null or "n/a"; booleans as text; the field names of the
+	// documentation's example (certificates); an undocumented column;
+	// quotes and backslashes; the other casing; the group as text or
+	// missing; a documented field null. Without it every record is regular
+	// and every flattened key keeps the type FlattenKeys gives.
 	Quirks bool
 
 	// GeneratedTime is the export's generatedTime; it also names the

@@ -377,7 +377,7 @@ func TestRecordsStops(t *testing.T) {
 }
 
 func TestSupported(t *testing.T) {
-	if got := Supported(); len(got) != 1 || got[0] != "hardware_firmware" {
+	if got := Supported(); len(got) != len(schema.Datasets()) || got[0] != "hardware_firmware" {
 		t.Errorf("Supported() = %v", got)
 	}
 	keys, err := FlattenKeys(schema.HardwareFirmware)

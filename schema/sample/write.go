@@ -211,7 +211,7 @@ type gen struct {
 }
 
 func (p *plan) newGen() *gen {
-	return &gen{p: p, state: p.prof.newState(), cur: -1, w: recordWriter{nullable: p.prof.nullable}}
+	return &gen{p: p, state: p.prof.newState(), cur: -1, w: recordWriter{prof: p.prof}}
 }
 
 // record appends record j, which belongs to group gi (-1: draw it), to b.
@@ -234,11 +234,13 @@ func (g *gen) record(b []byte, j, gi int) []byte {
 	}
 
 	w := &g.w
-	w.begin(b, recordQuirk(p.cfg.Quirks, j), p.cfg.Casing)
+	w.begin(b, recordQuirk(p.prof.quirks, p.cfg.Quirks, j), p.cfg.Casing)
 	w.key("DeviceId")
 	w.b = appendStringBytes(w.b, g.dev.id)
 	w.group(g.dev.group, g.dev.form)
-	w.str("DeviceName", g.dev.name)
+	if !p.prof.noDeviceName {
+		w.str("DeviceName", g.dev.name)
+	}
 	g.state.record(w, &g.dev, k)
 	return w.end()
 }
