@@ -322,8 +322,7 @@ func finishFiles(ctx context.Context, spec *fileSpec, parts []*partState, sum *S
 // snapshot's, or for a dataset partitioned by event each date its rows fall
 // on, one after another (see publishDates).
 func publishRun(ctx context.Context, opt Options, spec *fileSpec, parts []*partState, date time.Time, sum *Summary, start time.Time, log *slog.Logger) error {
-	byName, _, _ := spec.reg.snapshot()
-	layout := schema.NewLayout(spec.ds, byName)
+	layout := schema.NewLayout(spec.ds, spec.reg.snapshot().kinds)
 	for _, d := range publishDates(spec.ds, parts, date) {
 		var staged []string
 		var files []writtenFile

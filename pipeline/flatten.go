@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/valyala/fastjson"
@@ -18,36 +19,48 @@ import (
 type keyRegistry struct {
 	mu      sync.RWMutex
 	cols    []*keyCol
-	byName  map[string]*keyCol
+	byFold  map[string]*keyCol
 	version uint64
 }
 
+// keyCol is one flattened column: the keys that spell it, and its kind.
 type keyCol struct {
 	id        uint32
-	name      string
+	name      string // the column name of the best spelling seen
+	first     string // that spelling
 	kind      schema.Kind
 	spellings map[string]bool
 }
 
 func newKeyRegistry() *keyRegistry {
-	return &keyRegistry{byName: map[string]*keyCol{}}
+	return &keyRegistry{byFold: map[string]*keyCol{}}
 }
 
 // lookup returns the column of key, adding it if it is new.
+//
+// Keys that differ only in letter case or punctuation ("SystemSKU",
+// "SYSTEMSKU", "system_sku") are one column. Its name comes from the
+// spelling namesBetter prefers, so it does not depend on the order records
+// arrive in; a better spelling met later renames the column, and files
+// written before are rewritten at the end like any other change.
 func (r *keyRegistry) lookup(key string) *keyCol {
-	name := schema.ColumnName(key)
+	fold := schema.FoldKey(key)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c := r.byName[name]
+	c := r.byFold[fold]
 	if c == nil {
-		c = &keyCol{id: uint32(len(r.cols)), name: name, spellings: map[string]bool{}}
+		c = &keyCol{id: uint32(len(r.cols)), name: schema.ColumnName(key), first: key, spellings: map[string]bool{}}
 		r.cols = append(r.cols, c)
-		r.byName[name] = c
+		r.byFold[fold] = c
 		r.version++
+	} else if key != c.first && namesBetter(key, c.first) {
+		c.first = key
+		if name := schema.ColumnName(key); name != c.name {
+			c.name = name
+			r.version++
+		}
 	}
-	if !c.spellings[key] {
-		c.spellings[key] = true
-	}
+	c.spellings[key] = true
 	return c
 }
 
@@ -67,28 +80,39 @@ func (r *keyRegistry) widen(c *keyCol, k schema.Kind) {
 	r.mu.Unlock()
 }
 
-// snapshot returns the columns and kinds as they are now, and the version.
-func (r *keyRegistry) snapshot() (map[string]schema.Kind, []schema.Kind, uint64) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	byName := make(map[string]schema.Kind, len(r.cols))
-	byID := make([]schema.Kind, len(r.cols))
-	for _, c := range r.cols {
-		byName[c.name] = c.kind
-		byID[c.id] = c.kind
-	}
-	return byName, byID, r.version
+// regSnapshot is the registry as it was at one moment.
+type regSnapshot struct {
+	kinds map[string]schema.Kind // by column name
+	byID  []schema.Kind          // by column id
+	ids   map[string]uint32      // column id by name
 }
 
-// ids returns the id of every column by name.
-func (r *keyRegistry) ids() map[string]uint32 {
+// namesBetter reports whether spelling a names a column better than b: the
+// one that shows more word boundaries ("SystemSKU" → af_system_sku, not
+// "SYSTEMSKU" → af_systemsku), then the first in byte order.
+func namesBetter(a, b string) bool {
+	wa, wb := strings.Count(schema.Snake(a), "_"), strings.Count(schema.Snake(b), "_")
+	if wa != wb {
+		return wa > wb
+	}
+	return a < b
+}
+
+// snapshot returns the columns, their names and kinds as they are now.
+func (r *keyRegistry) snapshot() regSnapshot {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	m := make(map[string]uint32, len(r.cols))
-	for _, c := range r.cols {
-		m[c.name] = c.id
+	s := regSnapshot{
+		kinds: make(map[string]schema.Kind, len(r.cols)),
+		byID:  make([]schema.Kind, len(r.cols)),
+		ids:   make(map[string]uint32, len(r.cols)),
 	}
-	return m
+	for _, c := range r.cols {
+		s.kinds[c.name] = c.kind
+		s.byID[c.id] = c.kind
+		s.ids[c.name] = c.id
+	}
+	return s
 }
 
 // mapping returns, for each column, the keys seen for it, sorted: the

@@ -69,12 +69,32 @@ func TestFlattenWidens(t *testing.T) {
 	reg := newKeyRegistry()
 	flattenText(t, reg, `{"K":7,"F":1}`)
 	flattenText(t, reg, `{"K":"v3","F":2.5}`)
-	byName, _, _ := reg.snapshot()
+	byName := reg.snapshot().kinds
 	if byName["af_k"] != schema.KindText || byName["af_f"] != schema.KindFloat {
 		t.Errorf("kinds = %v", byName)
 	}
 	if got := reg.mapping()["af_k"]; len(got) != 1 || got[0] != "K" {
 		t.Errorf("mapping = %v", got)
+	}
+}
+
+// TestFlattenCaseFolding checks that spellings of one key share a column
+// named after the spelling with the most word boundaries, whatever the
+// order they come in.
+func TestFlattenCaseFolding(t *testing.T) {
+	for _, order := range [][]string{
+		{"SYSTEMSKU", "SystemSKU", "systemsku"},
+		{"systemsku", "SYSTEMSKU", "SystemSKU"},
+		{"SystemSKU", "systemsku", "SYSTEMSKU"},
+	} {
+		reg := newKeyRegistry()
+		for i, k := range order {
+			flattenText(t, reg, fmt.Sprintf(`{%q:%d}`, k, i))
+		}
+		kinds := reg.snapshot().kinds
+		if len(kinds) != 1 || kinds["af_system_sku"] != schema.KindInt {
+			t.Errorf("%v: columns %v, want af_system_sku alone", order, kinds)
+		}
 	}
 }
 

@@ -18,8 +18,7 @@ import (
 // flattened columns from the raw text it keeps. It returns how many files it
 // rewrote.
 func rewriteStale(ctx context.Context, spec *fileSpec, parts []*partState) (int, error) {
-	byName, _, _ := spec.reg.snapshot()
-	final := schema.NewLayout(spec.ds, byName)
+	final := schema.NewLayout(spec.ds, spec.reg.snapshot().kinds)
 	n := 0
 	for _, p := range parts {
 		for i, f := range p.writer.files {

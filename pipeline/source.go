@@ -54,6 +54,9 @@ func Inputs(paths []string, stdin io.Reader) ([]Input, error) {
 
 func filesUnder(root string) ([]Input, error) {
 	info, err := os.Stat(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist", ErrNoInputs, root)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("input: %w", err)
 	}

@@ -92,8 +92,8 @@ func (p *partWriter) flushPending(ctx context.Context, sp *spillFile, buf *rows,
 
 // flush writes buf as one row group, sorted by the dataset's sort keys.
 func (p *partWriter) flush(ctx context.Context, buf *rows) error {
-	byName, byID, _ := p.spec.reg.snapshot()
-	layout := schema.NewLayout(p.spec.ds, byName)
+	snap := p.spec.reg.snapshot()
+	layout := schema.NewLayout(p.spec.ds, snap.kinds)
 	if p.cur != nil && (p.cur.info.fingerprint != layout.Fingerprint() || p.cur.count.n >= p.spec.maxFile) {
 		if err := p.finish(); err != nil {
 			return err
@@ -101,11 +101,11 @@ func (p *partWriter) flush(ctx context.Context, buf *rows) error {
 	}
 	order := sortRows(p.spec.ds, buf)
 	if p.cur == nil {
-		if err := p.open(ctx, layout, distinctColumns(layout, buf, p.spec.reg.ids(), order)); err != nil {
+		if err := p.open(ctx, layout, plainColumns(layout, buf, snap.ids, order)); err != nil {
 			return err
 		}
 	}
-	if err := p.cur.writeRowGroup(p.spec, buf, order, byID); err != nil {
+	if err := p.cur.writeRowGroup(p.spec, buf, order, snap); err != nil {
 		return fmt.Errorf("write %s: %w", p.cur.info.Name, err)
 	}
 	p.cur.info.Rows += int64(len(order))
@@ -122,6 +122,13 @@ func (p *partWriter) open(ctx context.Context, layout *schema.Layout, plain map[
 	}
 	count := &countWriter{w: out}
 	opts := append(slices.Clip(p.spec.options), layout.Schema(plain), parquet.CreatedBy("mdvm-parquet", p.spec.version, ""))
+	// A flattened text value can be any length; its min and max would be
+	// stored whole in the footer, twice, for no pruning worth having.
+	for _, c := range layout.Columns {
+		if c.Source == schema.FromFlattened && c.Type == schema.String {
+			opts = append(opts, parquet.SkipPageBounds(c.Name))
+		}
+	}
 	pw := parquet.NewWriter(count, opts...)
 	p.cur = &openFile{
 		info:   writtenFile{Name: name, Partition: p.key.path(p.spec.ds), fingerprint: layout.Fingerprint()},
@@ -155,24 +162,28 @@ func (p *partWriter) finish() error {
 	return nil
 }
 
-// distinctColumns returns the text columns whose values, in a sample of the
-// first rows, are mostly distinct: they are written without a dictionary,
-// which would cost time and save nothing.
-func distinctColumns(layout *schema.Layout, buf *rows, ids map[string]uint32, order []int32) map[string]bool {
-	const sample = 2048
+// plainColumns returns the text columns written without a dictionary, as
+// a sample of the first rows shows them: columns whose values are mostly
+// distinct, where a dictionary costs time and saves nothing, and columns
+// with long values, which a dictionary page would hold once more.
+func plainColumns(layout *schema.Layout, buf *rows, ids map[string]uint32, order []int32) map[string]bool {
+	const sample, long = 2048, 1024
 	n := min(len(order), sample)
-	if n < 64 {
-		return nil
+	type stat struct {
+		seen    map[string]struct{}
+		longest int
 	}
-	// Each sampled row's value of each text column, keyed by column.
-	values := map[string]map[string]struct{}{}
+	stats := map[string]*stat{}
 	add := func(col string, v []byte) {
-		m := values[col]
-		if m == nil {
-			m = make(map[string]struct{}, n)
-			values[col] = m
+		st := stats[col]
+		if st == nil {
+			st = &stat{seen: make(map[string]struct{}, n)}
+			stats[col] = st
 		}
-		m[string(v)] = struct{}{}
+		st.longest = max(st.longest, len(v))
+		if len(v) <= long {
+			st.seen[string(v)] = struct{}{}
+		}
 	}
 	names := map[uint32]string{}
 	for _, c := range layout.Columns {
@@ -194,8 +205,8 @@ func distinctColumns(layout *schema.Layout, buf *rows, ids map[string]uint32, or
 		}
 	}
 	plain := map[string]bool{}
-	for col, m := range values {
-		if len(m) > n/4 {
+	for col, st := range stats {
+		if st.longest > long || (n >= 64 && len(st.seen) > n/4) {
 			plain[col] = true
 		}
 	}
@@ -239,11 +250,11 @@ func fileMetadata(spec *fileSpec, layout *schema.Layout) map[string]string {
 // Each row group gets a writer of its own, dropped once committed: the
 // buffers of a file's writer would otherwise stay allocated between row
 // groups, for every partition open at once.
-func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, kinds []schema.Kind) error {
+func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, snap regSnapshot) error {
 	rg := f.pw.BeginRowGroup()
 	cols := rg.ColumnWriters()
-	afIndex := indexFlattened(buf, order, len(kinds))
-	afCol := spec.reg.ids()
+	afIndex := indexFlattened(buf, order, len(snap.byID))
+	afCol := snap.ids
 	snapshot := spec.snapshot.UnixMicro()
 	values := make([]parquet.Value, 0, writeBatchRows)
 	for ci, c := range f.layout.Columns {

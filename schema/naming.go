@@ -79,6 +79,26 @@ func ColumnName(key string) string {
 	return name
 }
 
+// FoldKey returns what identifies a flattened key's column: its ASCII letters
+// and digits in lower case, so that spellings differing only in letter case
+// or punctuation share a column. A key with none of those is its own.
+func FoldKey(key string) string {
+	b := make([]byte, 0, len(key))
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case isUpper(c):
+			b = append(b, c+'a'-'A')
+		case isLower(c) || isDigit(c):
+			b = append(b, c)
+		}
+	}
+	if len(b) == 0 || len(FlattenPrefix)+len(Snake(key)) > maxColumnName {
+		return "\x00" + key
+	}
+	return string(b)
+}
+
 func hash32(s string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(s))
