@@ -40,7 +40,8 @@ func lakeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "compression", Value: "snappy", EnvVars: []string{"MDVM_COMPRESSION"}, Usage: "Parquet compression: snappy, zstd, gzip or none"},
 		&cli.StringFlag{Name: "summary-json", EnvVars: []string{"MDVM_SUMMARY_JSON"}, Usage: "also write the run summary as JSON to this file"},
 		&cli.StringFlag{Name: "storage-endpoint", EnvVars: []string{"MDVM_STORAGE_ENDPOINT"}, Usage: "blob service URL with the account, replacing the one --output implies; for an emulator (http://127.0.0.1:10000/devstoreaccount1)"},
-		&cli.Int64Flag{Name: "memory-budget", Value: 48, EnvVars: []string{"MDVM_MEMORY_BUDGET"}, Usage: "MiB of rows buffered before row groups are written"},
+		&cli.Int64Flag{Name: "memory-budget", Value: 48, EnvVars: []string{"MDVM_MEMORY_BUDGET"}, Usage: "MiB of rows held in memory, all partitions together; more wait in a temporary folder"},
+		&cli.Int64Flag{Name: "row-group-size", Value: 24, EnvVars: []string{"MDVM_ROW_GROUP_SIZE"}, Usage: "MiB of rows (in memory) that make a row group"},
 	}
 }
 
@@ -84,7 +85,7 @@ func convertCommand(env *environment) *cli.Command {
 			return env.convert(c, pipeline.Options{
 				Dataset: ds, Inputs: inputs, Bucket: bucket, SnapshotTime: snapshot,
 				MaxRejected: c.Int64("max-rejected"), Compression: c.String("compression"),
-				MemoryBudget: c.Int64("memory-budget") << 20,
+				MemoryBudget: c.Int64("memory-budget") << 20, RowGroupBytes: c.Int64("row-group-size") << 20,
 			})
 		},
 	}

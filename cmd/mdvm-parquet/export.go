@@ -103,7 +103,7 @@ func exportOptions(c *cli.Context, env *environment) (pipeline.ExportOptions, er
 		},
 		Convert: pipeline.Options{
 			Dataset: ds, MaxRejected: c.Int64("max-rejected"), Compression: c.String("compression"),
-			MemoryBudget: c.Int64("memory-budget") << 20,
+			MemoryBudget: c.Int64("memory-budget") << 20, RowGroupBytes: c.Int64("row-group-size") << 20,
 		},
 	}, nil
 }
