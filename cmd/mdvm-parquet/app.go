@@ -92,7 +92,8 @@ func newApp(env *environment) *cli.App {
 		Name:  "mdvm-parquet",
 		Usage: "turn Microsoft Defender Vulnerability Management exports into a Parquet lake",
 		Description: "Reads MDVM export assessments (gzip JSON-lines files, or the live API) and writes them\n" +
-			"as Hive-partitioned Parquet: OUTPUT/<dataset>/snapshot_date=YYYY-MM-DD/rbac_group_id=N/.",
+			"as Hive-partitioned Parquet: OUTPUT/<dataset>/snapshot_date=YYYY-MM-DD/rbac_group_id=N/\n" +
+			"(a delta: OUTPUT/<dataset>/event_date=YYYY-MM-DD/rbac_group_id=N/). `datasets` lists the datasets.",
 		CustomAppHelpTemplate: cli.AppHelpTemplate + "\nOUTPUT:\n" + indent(outputHelp) + "\n\n" + exitCodesHelp + "\n",
 		HideVersion:           true,
 		Flags: []cli.Flag{
@@ -112,6 +113,7 @@ func newApp(env *environment) *cli.App {
 			convertCommand(env),
 			exportCommand(env),
 			schemaCommand(env),
+			datasetsCommand(env),
 			versionCommand(env),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},

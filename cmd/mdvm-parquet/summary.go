@@ -24,6 +24,9 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	if s.RejectsFile != "" {
 		fmt.Fprintf(w, "  rejects      %s\n", s.RejectsFile)
 	}
+	if s.Unconverted > 0 {
+		fmt.Fprintf(w, "  unconverted  %d typed values NULL, kept as received in extra_fields\n", s.Unconverted)
+	}
 	if s.InvalidUTF8+s.Unflattenable+s.DuplicateKeys > 0 {
 		fmt.Fprintf(w, "  repaired     %d records with invalid UTF-8, %d unflattenable documents, %d duplicate keys\n",
 			s.InvalidUTF8, s.Unflattenable, s.DuplicateKeys)
