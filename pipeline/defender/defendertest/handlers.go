@@ -239,10 +239,11 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, d Dataset) {
 	})
 }
 
-// The service's page sizes.
+// The service's page sizes, and how far back a delta reaches.
 const (
 	defaultPageSize = 50_000
 	maxPageSize     = 200_000
+	maxSince        = 14 * 24 * time.Hour
 )
 
 // pages answers one JSON page: pageSize records from $skiptoken on, with a
@@ -260,6 +261,14 @@ func (s *Server) pages(w http.ResponseWriter, r *http.Request, d Dataset) {
 	if v := q.Get("$top"); v != "" {
 		if top, err = strconv.Atoi(v); err != nil || top < 0 {
 			writeError(w, http.StatusBadRequest, "InvalidRequestBody", "$top must be a non-negative integer.", nil)
+			return
+		}
+	}
+	if d.SinceParam != "" {
+		since, err := time.Parse(time.RFC3339, q.Get(d.SinceParam))
+		if err != nil || time.Since(since) > maxSince || time.Until(since) > 0 {
+			writeError(w, http.StatusBadRequest, "InvalidRequestBody",
+				d.SinceParam+" is required: a time at most 14 days back.", nil)
 			return
 		}
 	}

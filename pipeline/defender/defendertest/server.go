@@ -39,30 +39,35 @@ type Dataset struct {
 	Name       string   // key for SetRecords and SetExport
 	PagesPaths []string // JSON pages endpoints
 	ExportPath string   // via-files endpoint; "" when there is none
+	// SinceParam, for a delta, is the query parameter its pages require:
+	// an RFC 3339 time at most 14 days back, else 400. The records set are
+	// served whatever the time.
+	SinceParam string
 }
 
 // Datasets are the exports the server knows by default, with the names the
 // schema package gives them.
 var Datasets = []Dataset{
-	{"hardware_firmware", []string{
+	{Name: "hardware_firmware", PagesPaths: []string{
 		"/api/machines/HardwareFirmwareInventoryByMachine",
 		"/api/machines/HardwareFirmwareInventoryProductCodeByMachine",
-	}, "/api/machines/HardwareFirmwareInventoryExport"},
-	{"software_vulnerabilities", []string{"/api/machines/SoftwareVulnerabilitiesByMachine"},
-		"/api/machines/SoftwareVulnerabilitiesExport"},
-	{"vulnerability_changes", []string{"/api/machines/SoftwareVulnerabilityChangesByMachine"}, ""},
-	{"secure_configuration", []string{"/api/machines/SecureConfigurationsAssessmentByMachine"},
-		"/api/machines/SecureConfigurationsAssessmentExport"},
-	{"software_inventory", []string{"/api/machines/SoftwareInventoryByMachine"},
-		"/api/machines/SoftwareInventoryExport"},
-	{"software_inventory_non_cpe", []string{"/api/machines/SoftwareInventoryNoProductCodeByMachine"},
-		"/api/machines/SoftwareInventoryNonCpeExport"},
-	{"browser_extensions", []string{"/api/machines/BrowserExtensionsInventoryByMachine"},
-		"/api/machines/BrowserExtensionsInventoryExport"},
-	{"certificates", []string{"/api/machines/certificateAssessmentByMachine"},
-		"/api/machines/certificateAssessmentExport"},
-	{"security_baselines", []string{"/api/machines/baselineComplianceAssessmentByMachine"},
-		"/api/machines/BaselineComplianceAssessmentExport"},
+	}, ExportPath: "/api/machines/HardwareFirmwareInventoryExport"},
+	{Name: "software_vulnerabilities", PagesPaths: []string{"/api/machines/SoftwareVulnerabilitiesByMachine"},
+		ExportPath: "/api/machines/SoftwareVulnerabilitiesExport"},
+	{Name: "vulnerability_changes", PagesPaths: []string{"/api/machines/SoftwareVulnerabilityChangesByMachine"},
+		SinceParam: "sinceTime"},
+	{Name: "secure_configuration", PagesPaths: []string{"/api/machines/SecureConfigurationsAssessmentByMachine"},
+		ExportPath: "/api/machines/SecureConfigurationsAssessmentExport"},
+	{Name: "software_inventory", PagesPaths: []string{"/api/machines/SoftwareInventoryByMachine"},
+		ExportPath: "/api/machines/SoftwareInventoryExport"},
+	{Name: "software_inventory_non_cpe", PagesPaths: []string{"/api/machines/SoftwareInventoryNoProductCodeByMachine"},
+		ExportPath: "/api/machines/SoftwareInventoryNonCpeExport"},
+	{Name: "browser_extensions", PagesPaths: []string{"/api/machines/BrowserExtensionsInventoryByMachine"},
+		ExportPath: "/api/machines/BrowserExtensionsInventoryExport"},
+	{Name: "certificates", PagesPaths: []string{"/api/machines/certificateAssessmentByMachine"},
+		ExportPath: "/api/machines/certificateAssessmentExport"},
+	{Name: "security_baselines", PagesPaths: []string{"/api/machines/baselineComplianceAssessmentByMachine"},
+		ExportPath: "/api/machines/BaselineComplianceAssessmentExport"},
 }
 
 // Options configures a Server; zero fields take their defaults.

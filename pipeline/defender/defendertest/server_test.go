@@ -167,3 +167,19 @@ func TestHTTPClientDialsLoopbackOnly(t *testing.T) {
 		t.Errorf("err = %v, want a refusal to dial", err)
 	}
 }
+
+func TestDeltaNeedsSince(t *testing.T) {
+	s := New(t, Options{Unlimited: true})
+	s.SetRecords("vulnerability_changes", []json.RawMessage{json.RawMessage(`{"deviceId":"d"}`)})
+	const p = "/api/machines/SoftwareVulnerabilityChangesByMachine"
+	ok := time.Now().Add(-24 * time.Hour).UTC().Format(time.RFC3339)
+	old := time.Now().Add(-15 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	for query, want := range map[string]int{
+		"": 400, "?sinceTime=yesterday": 400, "?sinceTime=" + old: 400, "?sinceTime=" + ok: 200,
+	} {
+		resp, body := call(t, s, p+query, true)
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d %v, want %d", query, resp.StatusCode, body, want)
+		}
+	}
+}
