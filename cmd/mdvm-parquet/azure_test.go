@@ -169,7 +169,7 @@ func genExport(t *testing.T, cfg sample.Config, rejects bool) string {
 
 // manyGroups is the generated export of the comparisons: a few thousand
 // records over many groups, quirks included.
-var manyGroups = sample.Config{Records: 3000, Files: 36, Groups: 30, Unassigned: true, Quirks: true, Seed: 4}
+var manyGroups = sample.Config{Records: 2000, Files: 30, Groups: 24, Unassigned: true, Quirks: true, Seed: 4}
 
 // oneBigGroup has, without compression, a partition file of two blocks
 // (1 MiB each), so that it goes up as blocks rather than in one request.
@@ -314,10 +314,6 @@ func TestConvertToAzure(t *testing.T) {
 
 				got := lake.download(t)
 				assertSameLake(t, got, local)
-				if ex.name == "sample" && r.form == "az" {
-					// And once against the oracle of the inputs.
-					verifyLake(t, got, readExportFolder(t, sampleExport), sampleSnapshot)
-				}
 			})
 		}
 	}
@@ -505,7 +501,7 @@ var killPoints = []killPoint{
 // a published snapshot, at points of its conversion and of its publish,
 // checks what readers can see, and reruns it.
 func TestConvertToAzureKilled(t *testing.T) {
-	cfg := sample.Config{Records: 1500, Files: 24, Groups: 20, Unassigned: true, Seed: 6}
+	cfg := sample.Config{Records: 1000, Files: 12, Groups: 12, Unassigned: true, Seed: 6}
 	first := genExport(t, cfg, false)
 	cfg.Seed = 7
 	second := genExport(t, cfg, false)
