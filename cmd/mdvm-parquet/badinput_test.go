@@ -178,8 +178,8 @@ func hugeRecord() string {
 }
 
 // widenRecords is how many records of 100 KiB precede the one that
-// widens a type.
-const widenRecords = 30
+// widens a type: two row groups of 1 MiB in each of three partitions.
+const widenRecords = 60
 
 // badRecords is a file whose lines 2, 4, 5 and 6 cannot be rows.
 var badRecords = lines(
@@ -458,10 +458,10 @@ func TestConvertInputs(t *testing.T) {
 			}
 		},
 	}, {
-		// The last record widens a key's type: the files of every partition,
-		// those whose rows never saw the wider value too, take the final
-		// schema. (Rewriting a file whose row groups were already written is
-		// left to the pipeline's tests: it takes a row group of 24 MiB.)
+		// The last record widens a key's type, with row groups of 1 MiB cut
+		// meanwhile (whether before the widening, so that their files are
+		// rewritten, depends on timing): the files of every partition, those
+		// whose rows never saw the wider value too, take the final schema.
 		name: "a type widened by the last record",
 		build: func() map[string][]byte {
 			pad := jsonString(strings.Repeat("x", 100<<10))
@@ -472,6 +472,7 @@ func TestConvertInputs(t *testing.T) {
 			rs = append(rs, rec(widenRecords, "AdditionalFields", jsonString(`{"Late":"v3","Ratio":0.5}`)))
 			return map[string][]byte{"wide.json.gz": gz(lines(rs...))}
 		},
+		args: []string{"--row-group-size", "1"},
 		check: func(t *testing.T, lake string, res result) {
 			db := openDuckDB(t)
 			got := queryDuckDB(t, db, fmt.Sprintf(`SELECT typeof(af_late) AS late, typeof(af_ratio) AS ratio,
@@ -496,6 +497,18 @@ func TestConvertInputs(t *testing.T) {
 			if len(paths) != 3 {
 				t.Errorf("%d files, want one for each of 3 groups", len(paths))
 			}
+			groups := 0
+			for _, p := range paths {
+				groups += checkFileLayout(t, p, "snappy")
+			}
+			if groups <= len(paths) {
+				t.Errorf("%d row groups in %d files: the case no longer writes row groups before the last record", groups, len(paths))
+			}
+			var s struct {
+				Rewritten int `json:"rewritten_files"`
+			}
+			readJSON(t, filepath.Join(lake, "..", "summary.json"), &s)
+			t.Logf("%d row groups, %d files rewritten", groups, s.Rewritten)
 		},
 	}, {
 		name: "JSON edge cases",
