@@ -212,3 +212,38 @@ func TestExportChanges(t *testing.T) {
 		t.Errorf("a refused command called the API")
 	}
 }
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	max := 14 * 24 * time.Hour
+	tests := []struct {
+		in, want string // want "" for an error
+	}{
+		{"24h", "2026-11-29T06:00:00Z"},
+		{"90m", "2026-11-30T04:30:00Z"},
+		{"7d", "2026-11-23T06:00:00Z"},
+		{"14d", "2026-11-16T06:00:00Z"},
+		{"2026-11-29T00:00:00Z", "2026-11-29T00:00:00Z"},
+		{"2026-11-29T02:00:00+02:00", "2026-11-29T00:00:00Z"},
+		{"2026-11-16T06:00:00Z", "2026-11-16T06:00:00Z"},
+		{"2026-11-16T05:59:59Z", ""},
+		{"15d", ""},
+		{"337h", ""},
+		{"0h", ""},
+		{"-2h", ""},
+		{"2026-12-01T00:00:00Z", ""},
+		{"yesterday", ""},
+		{"d", ""},
+		{"", ""},
+		{"2026-11-29", ""},
+	}
+	for _, tt := range tests {
+		got, err := parseSince(tt.in, now, max)
+		switch {
+		case tt.want == "" && err == nil:
+			t.Errorf("parseSince(%q) = %s, want an error", tt.in, got.Format(time.RFC3339))
+		case tt.want != "" && (err != nil || got.UTC().Format(time.RFC3339) != tt.want):
+			t.Errorf("parseSince(%q) = %s, %v; want %s", tt.in, got.UTC().Format(time.RFC3339), err, tt.want)
+		}
+	}
+}
