@@ -145,10 +145,6 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 			parquet.DataPageVersion(1),
 			parquet.PageBufferSize(256 << 10),
 			parquet.ColumnPageBuffers(pageBuffers),
-			// Bounds of raw JSON text prune nothing, and every row group's
-			// would stay in memory until its file's footer is written.
-			parquet.SkipPageBounds(opt.Dataset.FlattenColumn()),
-			parquet.SkipPageBounds(schema.ExtraColumn),
 		},
 	}
 	rej := newRejectWriter(opt.Bucket, RejectedDir+"/"+datePath(opt.Dataset, date)+"/"+runID+".jsonl", opt.Inputs, opt.MaxRejected)
@@ -346,6 +342,8 @@ func publishRun(ctx context.Context, opt Options, spec *fileSpec, parts []*partS
 		}
 	}
 	sum.Published = true
+	dir := RejectedDir + "/" + datePath(spec.ds, date) + "/"
+	removeOldRejects(ctx, opt.Bucket, dir, dir+spec.runID+".jsonl", log)
 	return nil
 }
 

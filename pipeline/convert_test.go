@@ -192,6 +192,24 @@ func TestConvertRerun(t *testing.T) {
 	}
 }
 
+// TestConvertRerunRejects checks that a rerun leaves the rejects of the
+// published run only.
+func TestConvertRerunRejects(t *testing.T) {
+	dir := t.TempDir()
+	var sum *Summary
+	for range 2 {
+		var err error
+		sum, err = convertLines(t, dir, testSnapshot, []string{record(1, "1", `{}`), "bad"}, func(o *Options) { o.MaxRejected = 1 })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, RejectedDir, "hardware_firmware", "snapshot_date=2026-11-30"))
+	if err != nil || len(entries) != 1 || entries[0].Name() != sum.RunID+".jsonl" {
+		t.Fatalf("rejects files %v (%v), want only %s.jsonl", entries, err, sum.RunID)
+	}
+}
+
 // TestConvertFailurePublishesNothing checks that a run over the reject limit
 // leaves the previous snapshot exactly as it was.
 func TestConvertFailurePublishesNothing(t *testing.T) {

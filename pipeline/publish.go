@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
 	"github.com/mdvm-parquet/mdvm-parquet/sink"
 )
@@ -83,10 +85,21 @@ func publish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, runID, date
 	if err := b.Delete(ctx, datePath+"/"+SuccessFile); err != nil {
 		return fmt.Errorf("publish %s: %w", datePath, err)
 	}
+	// Moves run several at a time: on object storage each is a copy, and
+	// the window in which old and new rows are both visible lasts as long as
+	// they do.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(publishParallel)
 	for i, s := range staged {
-		if err := b.Move(ctx, s, j.New[i]); err != nil {
-			return fmt.Errorf("publish %s: %w", j.New[i], err)
-		}
+		g.Go(func() error {
+			if err := b.Move(gctx, s, j.New[i]); err != nil {
+				return fmt.Errorf("publish %s: %w", j.New[i], err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	j.Phase = phaseReplacing
 	if err := writeJournal(ctx, b, j); err != nil {
@@ -127,12 +140,20 @@ func finishReplace(ctx context.Context, b sink.Bucket, j journal) error {
 	for _, n := range j.New {
 		keep[n] = true
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(publishParallel)
 	for _, o := range j.Old {
 		if !keep[o] {
-			if err := b.Delete(ctx, o); err != nil {
-				return fmt.Errorf("publish %s: remove old %s: %w", j.DatePath, o, err)
-			}
+			g.Go(func() error {
+				if err := b.Delete(gctx, o); err != nil {
+					return fmt.Errorf("publish %s: remove old %s: %w", j.DatePath, o, err)
+				}
+				return nil
+			})
 		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	if err := sink.Put(ctx, b, j.DatePath+"/"+ManifestFile, j.Manifest); err != nil {
 		return fmt.Errorf("publish %s: manifest: %w", j.DatePath, err)
@@ -141,6 +162,28 @@ func finishReplace(ctx context.Context, b sink.Bucket, j journal) error {
 		return fmt.Errorf("publish %s: %w", j.DatePath, err)
 	}
 	return b.Delete(ctx, journalName(j.Dataset, j.RunID))
+}
+
+// publishParallel is how many moves or deletes of a publish run at once.
+const publishParallel = 8
+
+// removeOldRejects removes the rejects files of earlier runs of a date once
+// a run has published it: the date's rejects are those of the run that made
+// its snapshot, named by the manifest's run_id.
+func removeOldRejects(ctx context.Context, b sink.Bucket, dir, keep string, log *slog.Logger) {
+	var old []string
+	err := b.List(ctx, dir, func(o sink.Object) error {
+		if o.Name != keep {
+			old = append(old, o.Name)
+		}
+		return nil
+	})
+	for _, name := range old {
+		err = errors.Join(err, b.Delete(ctx, name))
+	}
+	if err != nil {
+		log.Warn("could not remove the rejects of earlier runs", "folder", dir, "err", err)
+	}
 }
 
 func journalName(dataset, runID string) string {

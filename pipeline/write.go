@@ -122,11 +122,13 @@ func (p *partWriter) open(ctx context.Context, layout *schema.Layout, plain map[
 	}
 	count := &countWriter{w: out}
 	opts := append(slices.Clip(p.spec.options), layout.Schema(plain), parquet.CreatedBy("mdvm-parquet", p.spec.version, ""))
-	// A flattened text value can be any length; its min and max would be
-	// stored whole in the footer, twice, for no pruning worth having.
+	// A flattened or raw text value can be any length; its min and max would
+	// be stored whole in page headers and the footer, several times over, for
+	// no pruning worth having (and page headers over 4 MiB are refused by
+	// some readers).
 	for _, c := range layout.Columns {
-		if c.Source == schema.FromFlattened && c.Type == schema.String {
-			opts = append(opts, parquet.SkipPageBounds(c.Name))
+		if (c.Source == schema.FromFlattened && c.Type == schema.String) || plain[c.Name] || c.Source == schema.FromExtra || c.Name == p.spec.ds.FlattenColumn() {
+			opts = append(opts, parquet.SkipPageBounds(c.Name), parquet.SkipPageStatistics(c.Name))
 		}
 	}
 	pw := parquet.NewWriter(count, opts...)
