@@ -255,84 +255,77 @@ func fileMetadata(spec *fileSpec, layout *schema.Layout) map[string]string {
 func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, snap regSnapshot) error {
 	rg := f.pw.BeginRowGroup()
 	cols := rg.ColumnWriters()
-	afIndex := indexFlattened(buf, order, len(snap.byID))
-	afCol := snap.ids
-	snapshot := spec.snapshot.UnixMicro()
-	values := make([]parquet.Value, 0, writeBatchRows)
-	for ci, c := range f.layout.Columns {
-		var idx []int32
+	layout := f.layout.Columns
+
+	// The layout column of each flattened column id, or -1.
+	afColumn := make([]int, len(snap.byID))
+	for i := range afColumn {
+		afColumn[i] = -1
+	}
+	for ci, c := range layout {
 		if c.Source == schema.FromFlattened {
-			idx = afIndex[afCol[c.Name]]
+			afColumn[snap.ids[c.Name]] = ci
 		}
-		for lo := 0; lo < len(order); lo += writeBatchRows {
-			hi := min(lo+writeBatchRows, len(order))
-			values = values[:0]
-			for p := lo; p < hi; p++ {
-				r := int(order[p])
-				if c.Source == schema.FromField && c.Type == schema.StringList {
-					values = appendList(values, buf, buf.field(r, c.Field), ci)
-					continue
-				}
+	}
+	names := make([][]byte, len(spec.inputs))
+	for i, in := range spec.inputs {
+		names[i] = []byte(in.Name)
+	}
+	snapshot := parquet.Int64Value(spec.snapshot.UnixMicro())
+
+	// Rows go a batch at a time, each row's columns filled together while
+	// its bytes are in cache, then each column's batch to its writer.
+	values := make([][]parquet.Value, len(layout))
+	for lo := 0; lo < len(order); lo += writeBatchRows {
+		for ci := range values {
+			values[ci] = values[ci][:0]
+		}
+		for _, r32 := range order[lo:min(lo+writeBatchRows, len(order))] {
+			r := int(r32)
+			m := &buf.meta[r]
+			for ci, c := range layout {
 				var v parquet.Value
 				switch c.Source {
 				case schema.FromField:
+					if c.Type == schema.StringList {
+						values[ci] = appendList(values[ci], buf, buf.field(r, c.Field), ci)
+						continue
+					}
 					v = fieldValue(buf, buf.field(r, c.Field), c.Type)
 				case schema.FromSnapshot:
-					v = parquet.Int64Value(snapshot)
-				case schema.FromFlattened:
-					if i := idx[p]; i >= 0 {
-						v = flatValue(buf, buf.afs[i], c.Kind)
-					}
+					v = snapshot
 				case schema.FromExtra:
-					if s := buf.meta[r].extra; s.kind != schema.KindNull {
-						v = parquet.ByteArrayValue(buf.text(s))
+					if m.extra.kind != schema.KindNull {
+						v = parquet.ByteArrayValue(buf.text(m.extra))
 					}
 				case schema.FromFile:
-					v = parquet.ByteArrayValue([]byte(spec.inputs[buf.meta[r].input].Name))
+					v = parquet.ByteArrayValue(names[m.input])
 				case schema.FromLine:
-					v = parquet.Int64Value(buf.meta[r].line)
+					v = parquet.Int64Value(m.line)
 				}
+				// Flattened columns start NULL; the row's values fill them below.
 				def := 1
 				if v.IsNull() {
 					def = 0
 				}
-				values = append(values, v.Level(0, def, ci))
+				values[ci] = append(values[ci], v.Level(0, def, ci))
 			}
-			if _, err := cols[ci].WriteRowValues(values); err != nil {
+			for _, a := range buf.afs[m.afLo:m.afHi] {
+				if int(a.col) < len(afColumn) && afColumn[a.col] >= 0 {
+					ci := afColumn[a.col]
+					vs := values[ci]
+					vs[len(vs)-1] = flatValue(buf, a, layout[ci].Kind).Level(0, 1, ci)
+				}
+			}
+		}
+		for ci, c := range layout {
+			if _, err := cols[ci].WriteRowValues(values[ci]); err != nil {
 				return fmt.Errorf("column %s: %w", c.Name, err)
 			}
 		}
 	}
 	_, err := rg.Commit()
 	return err
-}
-
-// indexFlattened returns, for each flattened column id, the index in
-// buf.afs of each ordered row's value, or -1.
-func indexFlattened(buf *rows, order []int32, ncols int) [][]int32 {
-	idx := make([][]int32, ncols)
-	for p, r := range order {
-		m := buf.meta[r]
-		for i := m.afLo; i < m.afHi; i++ {
-			col := buf.afs[i].col
-			if idx[col] == nil {
-				idx[col] = make([]int32, len(order))
-				for j := range idx[col] {
-					idx[col][j] = -1
-				}
-			}
-			idx[col][p] = int32(i)
-		}
-	}
-	for i := range idx {
-		if idx[i] == nil {
-			idx[i] = make([]int32, len(order))
-			for j := range idx[i] {
-				idx[i][j] = -1
-			}
-		}
-	}
-	return idx
 }
 
 // fieldValue returns a documented field's Parquet value: a String's text,
