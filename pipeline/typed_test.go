@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -228,4 +229,34 @@ func TestStoredFormsSort(t *testing.T) {
 			t.Fatalf("double %g vs %g", a, b)
 		}
 	}
+}
+
+// FuzzTypedFields puts any JSON value in each typed field: decoding never
+// panics, a value either converts (and writes) or is counted and kept in
+// extra_fields, and the row always writes.
+func FuzzTypedFields(f *testing.F) {
+	for _, s := range []string{`7.5`, `"2021-01-11 09:47:58.854"`, `["a",1,{"b":[]}]`, `"[\"x\"]"`, `true`, `null`, `"abc"`, `[null]`, `"["`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		if !json.Valid([]byte(value)) {
+			return // one value, not several keys
+		}
+		for _, fld := range typedDataset.Fields[2:] {
+			line := `{"deviceId":"d","` + fld.Key + `":` + value + `}`
+			r, d, reason := decodeTyped(t, typedDataset, line)
+			if reason != "" {
+				continue // not JSON: set aside whole
+			}
+			cell := cellOf(typedDataset, r, fld.Key)
+			extra := r.meta[0].extra
+			if d.stats.unconverted == 1 {
+				if cell != "NULL" || extra.kind == schema.KindNull {
+					t.Fatalf("%s: unconverted value written as %s, extra %v", line, cell, extra)
+				}
+			} else if extra.kind != schema.KindNull {
+				t.Fatalf("%s: converted value also in extra_fields: %s", line, r.text(extra))
+			}
+		}
+	})
 }
