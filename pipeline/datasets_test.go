@@ -241,3 +241,32 @@ func checkEventDates(t *testing.T, dir string, want map[string]int) {
 		t.Errorf("rows per event date %v, want %v", got, want)
 	}
 }
+
+func TestExportOptionsSince(t *testing.T) {
+	hour := time.Now().Add(-time.Hour).Truncate(time.Second)
+	tests := []struct {
+		ds    *schema.Dataset
+		since time.Time
+		err   string // "" when Since is accepted
+	}{
+		{schema.VulnerabilityChanges, hour, ""},
+		{schema.VulnerabilityChanges, time.Time{}, "give its start time"},
+		{schema.VulnerabilityChanges, time.Now().Add(-15 * 24 * time.Hour), "want the past"},
+		{schema.VulnerabilityChanges, time.Now().Add(time.Hour), "want the past"},
+		{schema.SoftwareVulnerabilities, hour, "takes no start time"},
+	}
+	for _, tt := range tests {
+		o := ExportOptions{Convert: Options{Dataset: tt.ds}, Since: tt.since}
+		err := o.check()
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s since %s: %v, want %q", tt.ds.Name, tt.since, err, tt.err)
+			}
+			continue
+		}
+		want := tt.ds.JSONPath + "?sinceTime=" + strings.ReplaceAll(hour.UTC().Format(time.RFC3339), ":", "%3A")
+		if o.Method != MethodJSON || o.Path != want || strings.Contains(err.Error(), "start time") {
+			t.Errorf("%s: method %s, path %s (want %s), %v", tt.ds.Name, o.Method, o.Path, want, err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
 	"github.com/mdvm-parquet/mdvm-parquet/pipeline/defender"
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
 )
 
 // The ways Export pulls a snapshot from the service.
@@ -33,11 +34,16 @@ var ErrNoSnapshot = errors.New("no snapshot yet: the export lists no files")
 type ExportOptions struct {
 	// Client calls the service; required.
 	Client *defender.Client
-	// Method is MethodFiles or MethodJSON. Defaults to MethodFiles.
+	// Method is MethodFiles or MethodJSON. Defaults to MethodFiles, or
+	// MethodJSON for a dataset that has no via-files endpoint.
 	Method string
 	// Path is the endpoint below the API root, a query allowed. Defaults to
 	// the dataset's FilesPath or JSONPath, as Method asks.
 	Path string
+	// Since is where a delta (a dataset whose IsDelta) starts, at most its
+	// MaxSince back; required for one, refused for a snapshot. It is sent
+	// as the dataset's SinceParam, in RFC 3339, UTC.
+	Since time.Time
 	// SASValidHours is how long the download links stay valid, for
 	// MethodFiles. Defaults to 0, the service's default.
 	SASValidHours int
@@ -73,6 +79,9 @@ func (o *ExportOptions) check() error {
 		errs = append(errs, errors.New("no output bucket"))
 	}
 	ds := o.Convert.Dataset
+	if o.Method == "" && ds.FilesPath == "" {
+		o.Method = MethodJSON
+	}
 	switch o.Method {
 	case "", MethodFiles:
 		o.Method = MethodFiles
@@ -91,6 +100,7 @@ func (o *ExportOptions) check() error {
 	} else if o.Path == "" {
 		errs = append(errs, fmt.Errorf("dataset %s has no JSON pages endpoint: give its path", ds.Name))
 	}
+	errs = append(errs, o.since(ds))
 	if o.PageSize < 0 || o.PageSize > defender.MaxPageSize {
 		errs = append(errs, fmt.Errorf("page size %d: want 1 to %d", o.PageSize, defender.MaxPageSize))
 	}
@@ -103,6 +113,30 @@ func (o *ExportOptions) check() error {
 		o.Download.Logger = o.Convert.Logger
 	}
 	return errors.Join(errs...)
+}
+
+// sinceGrace is how much further back than MaxSince a start may lie: the
+// time between a caller's "14 days back" and this check.
+const sinceGrace = time.Minute
+
+// since checks Since against the dataset and adds it to the path.
+func (o *ExportOptions) since(ds *schema.Dataset) error {
+	switch {
+	case !ds.IsDelta() && !o.Since.IsZero():
+		return fmt.Errorf("dataset %s is a snapshot: it takes no start time", ds.Name)
+	case !ds.IsDelta():
+		return nil
+	case o.Since.IsZero():
+		return fmt.Errorf("dataset %s is a delta: give its start time", ds.Name)
+	case time.Since(o.Since) > ds.MaxSince+sinceGrace || time.Until(o.Since) > 0:
+		return fmt.Errorf("start time %s: want the past %s", o.Since.UTC().Format(time.RFC3339), ds.MaxSince)
+	}
+	sep := "?"
+	if strings.Contains(o.Path, "?") {
+		sep = "&"
+	}
+	o.Path += sep + ds.SinceParam + "=" + url.QueryEscape(o.Since.UTC().Format(time.RFC3339))
+	return nil
 }
 
 // Export pulls the dataset's current snapshot from the service and

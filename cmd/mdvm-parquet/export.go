@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -108,15 +107,15 @@ func exportOptions(c *cli.Context, env *environment) (pipeline.ExportOptions, []
 		inRange("--page-size", c.Int("page-size"), 1, defender.MaxPageSize),
 		inRange("--download-workers", c.Int("download-workers"), 1, 64))
 	var ds *schema.Dataset
-	path := c.String("path")
+	var since time.Time
 	if len(datasets) > 0 {
 		ds = datasets[0]
 		if !c.IsSet("method") && ds.FilesPath == "" {
 			method = pipeline.MethodJSON // the only way there is
 		}
-		var perr error
-		path, perr = datasetPath(c, ds, method, len(datasets) > 1, time.Now())
-		errs = append(errs, perr)
+		var serr error
+		since, serr = checkDelta(c, ds, method, len(datasets) > 1, time.Now())
+		errs = append(errs, serr)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return pipeline.ExportOptions{}, nil, usageError{err}
@@ -127,7 +126,7 @@ func exportOptions(c *cli.Context, env *environment) (pipeline.ExportOptions, []
 		return pipeline.ExportOptions{}, nil, err
 	}
 	return pipeline.ExportOptions{
-		Client: client, Method: method, Path: path,
+		Client: client, Method: method, Path: c.String("path"), Since: since,
 		SASValidHours: c.Int("sas-valid-hours"), PageSize: c.Int("page-size"),
 		DownloadWorkers: c.Int("download-workers"), KeepRaw: c.String("keep-raw"),
 		Download: pipeline.DownloadOptions{
@@ -159,36 +158,24 @@ func exportDatasets(name string) ([]*schema.Dataset, error) {
 	return out, nil
 }
 
-// datasetPath checks --path, --method and --since against the dataset and
-// returns the endpoint path to call: --path if set, "" for the method's
-// default, and for a delta its JSON pages path with the start of the delta.
-func datasetPath(c *cli.Context, ds *schema.Dataset, method string, all bool, now time.Time) (string, error) {
+// checkDelta checks --path, --method and --since against the dataset and
+// returns the start of a delta, or zero for a snapshot.
+func checkDelta(c *cli.Context, ds *schema.Dataset, method string, all bool, now time.Time) (time.Time, error) {
 	path, since := c.String("path"), c.String("since")
 	switch {
 	case all && (path != "" || since != ""):
-		return "", errors.New("--dataset all takes neither --path nor --since: export a delta or a path on its own")
+		return time.Time{}, errors.New("--dataset all takes neither --path nor --since: export a delta or a path on its own")
 	case !ds.IsDelta() && since != "":
-		return "", fmt.Errorf("--since: %s is a snapshot; only a delta (%s) reads changes since a time", ds.Name, deltaNames())
+		return time.Time{}, fmt.Errorf("--since: %s is a snapshot; only a delta (%s) reads changes since a time", ds.Name, deltaNames())
 	case ds.IsDelta() && since == "":
-		return "", fmt.Errorf("--dataset %s needs --since: an RFC 3339 time or a duration back from now (24h, 7d), at most %s",
+		return time.Time{}, fmt.Errorf("--dataset %s needs --since: an RFC 3339 time or a duration back from now (24h, 7d), at most %s",
 			ds.Name, days(ds.MaxSince))
 	case method == pipeline.MethodFiles && ds.FilesPath == "" && path == "":
-		return "", fmt.Errorf("--method files: %s has no via-files endpoint; use --method json", ds.Name)
+		return time.Time{}, fmt.Errorf("--method files: %s has no via-files endpoint; use --method json", ds.Name)
 	case !ds.IsDelta():
-		return path, nil
+		return time.Time{}, nil
 	}
-	from, err := parseSince(since, now, ds.MaxSince)
-	if err != nil {
-		return "", err
-	}
-	if path == "" {
-		path = ds.JSONPath
-	}
-	sep := "?"
-	if strings.Contains(path, "?") {
-		sep = "&"
-	}
-	return path + sep + ds.SinceParam + "=" + url.QueryEscape(from.UTC().Format(time.RFC3339)), nil
+	return parseSince(since, now, ds.MaxSince)
 }
 
 // parseSince reads --since: an RFC 3339 time, or a duration back from now
