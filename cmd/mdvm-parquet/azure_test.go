@@ -575,8 +575,27 @@ func killAt(t *testing.T, lake azLake, env []string, kp killPoint, oldRun, expor
 	}
 	pid.Store(int64(cmd.Process.Pid))
 	err := cmd.Wait()
+	// Requests the run sent before it died may still be on their way to
+	// storage, and the emulator may act on one after answering it: wait
+	// until the container stops changing before looking.
+	proxy.Close()
+	lake.settle(t)
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("the run was not killed at %s (%v):\n%s", kp.name, err, out.String())
+	}
+}
+
+// settle waits until two listings of the lake a moment apart agree.
+func (l azLake) settle(t *testing.T) {
+	t.Helper()
+	prev := strings.Join(l.blobNames(t, ""), "\n")
+	for range 25 {
+		time.Sleep(200 * time.Millisecond)
+		cur := strings.Join(l.blobNames(t, ""), "\n")
+		if cur == prev {
+			return
+		}
+		prev = cur
 	}
 }
 

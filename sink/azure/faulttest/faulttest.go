@@ -47,6 +47,8 @@ type Fault struct {
 
 // Proxy forwards requests to a server, injecting the faults it is given.
 type Proxy struct {
+	srv *httptest.Server
+
 	// URL is the proxy's address, "http://127.0.0.1:PORT".
 	URL string
 
@@ -84,8 +86,13 @@ func New(t testing.TB, target string) *Proxy {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	p.URL = srv.URL
+	p.srv = srv
 	return p
 }
+
+// Close stops the proxy and waits until every request it was serving has
+// been answered: after it, nothing more reaches the target through it.
+func (p *Proxy) Close() { p.srv.Close() }
 
 // Inject adds a fault. Faults are tried in the order they were added; a
 // request gets at most one.
