@@ -11,72 +11,83 @@ import (
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
 )
 
-// rewriteStale rewrites the files written before the run's schema reached its
-// final shape (a flattened key first seen, or widened, after they were
-// written), so that every file of a snapshot has the same schema. A file is
-// rebuilt from its own rows: the documented fields and lineage as stored, the
-// flattened columns from the raw text it keeps. It returns how many files it
-// rewrote.
+// rewriteStale rewrites the partitions holding a file written before the
+// run's schema reached its final shape (a flattened key first seen, or
+// widened, or renamed, after it was written), so that every file of a
+// snapshot has the same schema. All of such a partition's files are written
+// again together, so that it still ends with a few large files rather than
+// one per schema. Rows are rebuilt from the files themselves: the documented
+// fields and lineage as stored, the flattened columns from the raw text they
+// keep. It returns how many files it rewrote.
 func rewriteStale(ctx context.Context, spec *fileSpec, parts []*partState) (int, error) {
 	final := schema.NewLayout(spec.ds, spec.reg.snapshot().kinds)
 	n := 0
 	for _, p := range parts {
-		for i, f := range p.writer.files {
-			if f.fingerprint == final.Fingerprint() {
-				continue
-			}
-			nf, err := rewriteFile(ctx, spec, p, f, final)
-			if err != nil {
-				return n, fmt.Errorf("rewrite %s: %w", f.Name, err)
-			}
-			p.writer.files[i] = nf
-			n++
+		stale := false
+		for _, f := range p.writer.files {
+			stale = stale || f.fingerprint != final.Fingerprint()
+		}
+		if !stale {
+			continue
+		}
+		n += len(p.writer.files)
+		if err := rewritePartition(ctx, spec, p); err != nil {
+			return n, fmt.Errorf("rewrite %s: %w", p.key.path(spec.ds), err)
 		}
 	}
 	return n, nil
 }
 
-func rewriteFile(ctx context.Context, spec *fileSpec, p *partState, f writtenFile, final *schema.Layout) (writtenFile, error) {
-	staged := stagingPrefix(spec.ds, spec.runID) + f.Name
-	tmp, err := spool(ctx, spec, staged)
+// rewritePartition writes p's files again with the final schema and
+// replaces them.
+func rewritePartition(ctx context.Context, spec *fileSpec, p *partState) error {
+	w := &partWriter{spec: spec, key: p.key, seq: p.writer.seq}
+	for _, f := range p.writer.files {
+		if err := copyRows(ctx, spec, p.key, f, w); err != nil {
+			w.abort()
+			return err
+		}
+	}
+	if err := w.finish(); err != nil {
+		return err
+	}
+	for _, f := range p.writer.files {
+		if err := spec.bucket.Delete(ctx, stagingPrefix(spec.ds, spec.runID)+f.Name); err != nil {
+			return err
+		}
+	}
+	p.writer.files, p.writer.seq = w.files, w.seq
+	return nil
+}
+
+// copyRows writes the rows of the staged file f through w, a row group at a
+// time.
+func copyRows(ctx context.Context, spec *fileSpec, key partKey, f writtenFile, w *partWriter) error {
+	tmp, err := spool(ctx, spec, stagingPrefix(spec.ds, spec.runID)+f.Name)
 	if err != nil {
-		return f, err
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	info, err := tmp.Stat()
 	if err != nil {
-		return f, err
+		return err
 	}
 	pf, err := parquet.OpenFile(tmp, info.Size())
 	if err != nil {
-		return f, err
+		return fmt.Errorf("%s: %w", f.Name, err)
 	}
-
-	w := &partWriter{spec: spec, key: p.key, seq: p.writer.seq}
-	if err := w.open(ctx, final, nil); err != nil {
-		return f, err
-	}
-	p.writer.seq = w.seq
 	rb := newRowRebuilder(spec, pf.Schema())
 	for _, rg := range pf.RowGroups() {
-		buf, err := rb.rebuild(rg, p.key)
+		buf, err := rb.rebuild(rg, key)
 		if err != nil {
-			w.abort()
-			return f, err
+			return fmt.Errorf("%s: %w", f.Name, err)
 		}
 		if err := w.flush(ctx, buf); err != nil {
-			w.abort()
-			return f, err
+			return err
 		}
 	}
-	if err := w.finish(); err != nil {
-		return f, err
-	}
-	if err := spec.bucket.Delete(ctx, staged); err != nil {
-		return f, err
-	}
-	return w.files[0], nil
+	return nil
 }
 
 // spool copies a staged object to a local temporary file, which Parquet
