@@ -67,27 +67,44 @@ func gzipError(err error) error {
 // splitLines cuts r into chunks of whole lines and sends them.
 func splitLines(ctx context.Context, idx int, r io.Reader, out chan<- chunk, raw *atomic.Int64) error {
 	var (
-		buf  = getChunkBuf(chunkSize)
-		line = int64(1)
-		bom  = true
+		buf    = getChunkBuf(chunkSize)
+		line   = int64(1)
+		bom    = true
+		lastNL = 0 // just past the last newline in buf, 0 if none
 	)
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if len(buf) == cap(buf) {
 			// One line fills the buffer: grow it rather than cut the line.
-			buf = append(buf, 0)[:len(buf)]
+			if len(buf) >= MaxLineBytes {
+				return fmt.Errorf("line %d: longer than %d MiB", line, MaxLineBytes>>20)
+			}
+			grown := make([]byte, len(buf), 2*cap(buf))
+			copy(grown, buf)
+			buf = grown
 		}
+		before := len(buf)
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		raw.Add(int64(n))
 		if bom && len(buf) >= 3 {
-			buf = bytes.TrimPrefix(buf, []byte("\xef\xbb\xbf"))
+			if bytes.HasPrefix(buf, []byte("\xef\xbb\xbf")) {
+				buf = buf[3:]
+				before, lastNL = max(before-3, 0), max(lastNL-3, 0)
+			}
 			bom = false
 		}
 		eof := errors.Is(err, io.EOF)
 		if err != nil && !eof {
 			return err
 		}
-		cut := bytes.LastIndexByte(buf, '\n') + 1
+		// Only the bytes just read are searched: a long line is scanned once.
+		if i := bytes.LastIndexByte(buf[before:], '\n'); i >= 0 {
+			lastNL = before + i + 1
+		}
+		cut := lastNL
 		if eof {
 			cut = len(buf)
 		}
@@ -103,13 +120,17 @@ func splitLines(ctx context.Context, idx int, r io.Reader, out chan<- chunk, raw
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			buf = next
+			buf, lastNL = next, 0
 		}
 		if eof {
 			return nil
 		}
 	}
 }
+
+// MaxLineBytes bounds a line: a longer one fails the run, naming the input
+// and line, rather than taking all memory.
+const MaxLineBytes = 256 << 20
 
 // countingReader counts the bytes read through it.
 type countingReader struct {
