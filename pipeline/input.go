@@ -26,4 +26,6 @@ type Input struct {
 	// resume internally, but must never repeat or skip a byte of what they
 	// have returned.
 	Open func(ctx context.Context) (io.ReadCloser, error)
+
+	path string // the local file, for inputs found by Inputs
 }

@@ -33,6 +33,7 @@ var ErrNoSnapshotTime = errors.New("cannot tell the snapshot time: give --snapsh
 // files whose name starts with "_" or ".", and export.json are skipped.
 func Inputs(paths []string, stdin io.Reader) ([]Input, error) {
 	var inputs []Input
+	seen := map[string]bool{}
 	for _, p := range paths {
 		if p == "-" {
 			inputs = append(inputs, Input{Name: "-", Size: -1, Open: func(context.Context) (io.ReadCloser, error) {
@@ -44,7 +45,18 @@ func Inputs(paths []string, stdin io.Reader) ([]Input, error) {
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, found...)
+		for _, in := range found {
+			// A file named twice (the same path, a folder and its
+			// subfolder, a link) is read once.
+			key, _ := filepath.Abs(in.path)
+			if real, err := filepath.EvalSymlinks(key); err == nil {
+				key = real
+			}
+			if !seen[key] {
+				seen[key] = true
+				inputs = append(inputs, in)
+			}
+		}
 	}
 	if len(inputs) == 0 {
 		return nil, fmt.Errorf("%w in %s", ErrNoInputs, strings.Join(paths, ", "))
@@ -53,6 +65,11 @@ func Inputs(paths []string, stdin io.Reader) ([]Input, error) {
 }
 
 func filesUnder(root string) ([]Input, error) {
+	// A root that is a link is followed; links inside it are followed to
+	// files, not to folders, so a link loop cannot make the walk endless.
+	if real, err := filepath.EvalSymlinks(root); err == nil {
+		root = real
+	}
 	info, err := os.Stat(root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist", ErrNoInputs, root)
@@ -68,19 +85,21 @@ func filesUnder(root string) ([]Input, error) {
 		if err != nil {
 			return fmt.Errorf("input: %w", err)
 		}
-		name := d.Name()
-		if path != root && (strings.HasPrefix(name, ".") || (d.IsDir() && strings.HasPrefix(name, "_") && !groupSegment.MatchString(name))) {
+		if path != root && skipped(d.Name(), d.IsDir()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if d.IsDir() || !d.Type().IsRegular() || name == ExportResponseFile || strings.HasPrefix(name, "_") {
+		if d.IsDir() {
 			return nil
 		}
-		info, err := d.Info()
+		info, err := os.Stat(path) // through a link
 		if err != nil {
 			return fmt.Errorf("input: %w", err)
+		}
+		if !info.Mode().IsRegular() {
+			return nil
 		}
 		rel, _ := filepath.Rel(root, path)
 		inputs = append(inputs, fileInput(path, filepath.ToSlash(rel), info.Size()))
@@ -90,9 +109,26 @@ func filesUnder(root string) ([]Input, error) {
 	return inputs, err
 }
 
+// skipped reports whether a folder entry is not export data: hidden
+// entries (temporary files among them), the saved export response, and the
+// bookkeeping of a lake (its staging, journal and rejects folders, _SUCCESS
+// and manifests, Parquet files), should a lake sit inside the input folder.
+// Any other "_" folder is read: the export's own `_RbacGroupId=…` folders
+// hold records whatever their value.
+func skipped(name string, dir bool) bool {
+	switch {
+	case strings.HasPrefix(name, "."):
+		return true
+	case dir:
+		return name == stagingDir || name == journalDir || name == RejectedDir
+	}
+	return name == ExportResponseFile || name == SuccessFile || name == ManifestFile || strings.HasSuffix(name, ".parquet")
+}
+
 func fileInput(path, name string, size int64) Input {
 	return Input{
 		Name:      name,
+		path:      path,
 		GroupHint: GroupHint(path),
 		Size:      size,
 		Open:      func(context.Context) (io.ReadCloser, error) { return os.Open(path) },
