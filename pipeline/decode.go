@@ -210,7 +210,7 @@ func (d *decoder) groupValue(m *rowMeta, v *fastjson.Value) bool {
 	case fastjson.TypeNull:
 		return false
 	case fastjson.TypeNumber:
-		s = v.MarshalTo(d.lit[:0])
+		s = appendJSON(d.lit[:0], v)
 	case fastjson.TypeString:
 		s, _ = v.StringBytes()
 	default:
@@ -238,7 +238,7 @@ func (d *decoder) fieldValue(dst *rows, v *fastjson.Value) span {
 		s, _ := v.StringBytes()
 		return dst.put(validUTF8(s), schema.KindString)
 	}
-	d.lit = v.MarshalTo(d.lit[:0])
+	d.lit = appendJSON(d.lit[:0], v)
 	k := schema.KindJSON
 	switch v.Type() {
 	case fastjson.TypeNumber:
@@ -278,7 +278,7 @@ func (d *decoder) addExtra(k []byte, v *fastjson.Value) {
 	}
 	d.extra = appendJSONString(d.extra, k)
 	d.extra = append(d.extra, ':')
-	d.extra = v.MarshalTo(d.extra)
+	d.extra = appendJSON(d.extra, v)
 }
 
 // lower appends b in ASCII lower case to dst.
@@ -300,6 +300,41 @@ func validUTF8(b []byte) []byte {
 		return b
 	}
 	return bytes.ToValidUTF8(b, []byte("\uFFFD"))
+}
+
+// appendJSON appends v as JSON text. fastjson's own MarshalTo quotes
+// strings the Go way (\x00, \a), which is not JSON.
+func appendJSON(dst []byte, v *fastjson.Value) []byte {
+	switch v.Type() {
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		return appendJSONString(dst, validUTF8(s))
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		dst = append(dst, '{')
+		first := true
+		o.Visit(func(k []byte, e *fastjson.Value) {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = appendJSONString(dst, validUTF8(k))
+			dst = append(dst, ':')
+			dst = appendJSON(dst, e)
+		})
+		return append(dst, '}')
+	case fastjson.TypeArray:
+		items, _ := v.Array()
+		dst = append(dst, '[')
+		for i, e := range items {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSON(dst, e)
+		}
+		return append(dst, ']')
+	}
+	return v.MarshalTo(dst) // numbers as written, true, false, null
 }
 
 // appendJSONString appends s as a JSON string.

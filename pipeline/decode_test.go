@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -165,4 +166,21 @@ func FuzzDecodeLine(f *testing.F) {
 			t.Fatalf("row holds invalid UTF-8")
 		}
 	})
+}
+
+// TestDecodeExtraIsJSON checks that undocumented values with control
+// characters are kept as valid JSON, which fastjson's own quoting is not.
+func TestDecodeExtraIsJSON(t *testing.T) {
+	r, _, reason := decodeOne(t, `{"DeviceId":"d","RbacGroupId":"1\u00002","X":{"a\u0007":["\u000b",1,null]}}`, "")
+	if reason != "" {
+		t.Fatal(reason)
+	}
+	extra := r.text(r.meta[0].extra)
+	if !json.Valid(extra) {
+		t.Fatalf("extra_fields %q is not valid JSON", extra)
+	}
+	want := `{"RbacGroupId":"1\u00002","X":{"a\u0007":["\u000b",1,null]}}`
+	if string(extra) != want {
+		t.Errorf("extra_fields = %s, want %s", extra, want)
+	}
 }

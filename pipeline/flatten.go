@@ -274,11 +274,11 @@ func (f *flattener) value(dst *rows, v *fastjson.Value) (schema.Kind, uint64, sp
 	case fastjson.TypeFalse:
 		return schema.KindBool, 0, dst.put([]byte("false"), schema.KindBool)
 	case fastjson.TypeNumber:
-		f.lit = v.MarshalTo(f.lit[:0])
+		f.lit = appendJSON(f.lit[:0], v)
 		k, num := classifyNumber(f.lit)
 		return k, num, dst.put(f.lit, k)
 	}
-	f.lit = v.MarshalTo(f.lit[:0])
+	f.lit = appendJSON(f.lit[:0], v)
 	return schema.KindJSON, 0, dst.put(validUTF8(f.lit), schema.KindJSON)
 }
 

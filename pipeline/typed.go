@@ -56,7 +56,7 @@ func (d *decoder) convert(dst *rows, t schema.Type, v *fastjson.Value) (span, bo
 		if t == schema.Timestamp {
 			return span{}, false // epoch numbers are not a documented form
 		}
-		d.lit = v.MarshalTo(d.lit[:0])
+		d.lit = appendJSON(d.lit[:0], v)
 		text = d.lit
 	default:
 		return span{}, false
@@ -148,7 +148,7 @@ func (d *decoder) convertList(dst *rows, v *fastjson.Value) (span, bool) {
 		case fastjson.TypeString:
 			text, _ = e.StringBytes()
 		default:
-			d.lit = e.MarshalTo(d.lit[:0])
+			d.lit = appendJSON(d.lit[:0], e)
 			text = d.lit
 		}
 		text = validUTF8(text)
