@@ -106,7 +106,8 @@ type Summary struct {
 	InvalidUTF8    int64          `json:"invalid_utf8_records"`
 	Unflattenable  int64          `json:"unflattenable_documents"`
 	DuplicateKeys  int64          `json:"duplicate_flattened_keys"`
-	Unconverted    int64          `json:"unconverted_values"` // typed values kept in extra_fields instead
+	OverflowKeys   int64          `json:"values_past_column_limit"` // kept in the raw text only
+	Unconverted    int64          `json:"unconverted_values"`       // typed values kept in extra_fields instead
 	Partitions     int            `json:"partitions"`
 	ParquetFiles   int            `json:"parquet_files"`
 	RewrittenFiles int            `json:"rewritten_files"`
@@ -155,6 +156,11 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 	sum.Records, sum.Rejected = stats.records, stats.rejected
 	sum.InvalidUTF8, sum.Unflattenable, sum.DuplicateKeys = stats.invalidUTF8, stats.unflattenable, stats.duplicateKeys
 	sum.Unconverted = stats.unconverted
+	sum.OverflowKeys = stats.overflowKeys
+	if sum.OverflowKeys > 0 {
+		log.Warn("more flattened keys than columns allowed; the rest stay in the raw text only",
+			"limit", MaxFlattenedColumns, "values", sum.OverflowKeys)
+	}
 	if rerr := rej.close(ctx); rerr != nil && err == nil {
 		err = rerr
 	}
@@ -265,7 +271,8 @@ func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time,
 // runStats are the decode counts of a run.
 type runStats struct {
 	decodeStats
-	inputs []InputSummary
+	overflowKeys int64
+	inputs       []InputSummary
 }
 
 func collectStats(inputs []Input, stored []atomic.Int64, decoders []*decoder, rej *rejectWriter) runStats {
@@ -279,6 +286,7 @@ func collectStats(inputs []Input, stored []atomic.Int64, decoders []*decoder, re
 		s.invalidUTF8 += d.stats.invalidUTF8
 		s.unflattenable += d.stats.unflattenable
 		s.duplicateKeys += d.stats.duplicateKeys
+		s.overflowKeys += d.fl.overflow
 		s.unconverted += d.stats.unconverted
 		for i, n := range d.inputRecords {
 			s.inputs[i].Records += n

@@ -48,6 +48,9 @@ func (r *keyRegistry) lookup(key string) *keyCol {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.byFold[fold]
+	if c == nil && len(r.cols) >= MaxFlattenedColumns {
+		return nil
+	}
 	if c == nil {
 		c = &keyCol{id: uint32(len(r.cols)), name: schema.ColumnName(key), first: key, spellings: map[string]bool{}}
 		r.cols = append(r.cols, c)
@@ -79,6 +82,12 @@ func (r *keyRegistry) widen(c *keyCol, k schema.Kind) {
 	}
 	r.mu.Unlock()
 }
+
+// MaxFlattenedColumns bounds the flattened columns of a snapshot. Keys met
+// once that many columns exist get none: their values stay in the raw text
+// of the flattened field, and are counted. (Parquet files hold at most 65,534
+// columns, and every column costs each open file memory.)
+const MaxFlattenedColumns = 1024
 
 // regSnapshot is the registry as it was at one moment.
 type regSnapshot struct {
@@ -135,14 +144,15 @@ func (r *keyRegistry) mapping() map[string][]string {
 // flattener turns one record's JSON document into flattened values. Each
 // decode worker has its own; they share the registry.
 type flattener struct {
-	reg    *keyRegistry
-	cache  map[string]*keyCol // by key as spelled
-	kinds  []schema.Kind      // this flattener's view of each column's kind
-	prev   []prevKey          // the keys of the last record, in order
-	pos    int                // position in prev of the next key
-	seen   []uint32           // columns set in the current record
-	parser fastjson.Parser
-	lit    []byte
+	reg      *keyRegistry
+	cache    map[string]*keyCol // by key as spelled
+	kinds    []schema.Kind      // this flattener's view of each column's kind
+	prev     []prevKey          // the keys of the last record, in order
+	pos      int                // position in prev of the next key
+	overflow int64              // values of keys past MaxFlattenedColumns
+	seen     []uint32           // columns set in the current record
+	parser   fastjson.Parser
+	lit      []byte
 }
 
 // prevKey remembers a key of the last record: records of one export spell
@@ -215,6 +225,10 @@ func keyValuePair(o *fastjson.Object) ([]byte, *fastjson.Value, bool) {
 // already set in this record, and then adds nothing.
 func (f *flattener) add(dst *rows, k []byte, v *fastjson.Value) int {
 	c := f.column(k)
+	if c == nil {
+		f.overflow++
+		return 0
+	}
 	for _, id := range f.seen {
 		if id == c.id {
 			return 1
@@ -248,7 +262,9 @@ func (f *flattener) column(k []byte) *keyCol {
 	}
 	c := f.cache[string(k)]
 	if c == nil {
-		c = f.reg.lookup(string(k))
+		if c = f.reg.lookup(string(k)); c == nil {
+			return nil
+		}
 		f.cache[string(k)] = c
 	}
 	if f.pos < len(f.prev) {

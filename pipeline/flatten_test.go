@@ -151,3 +151,29 @@ func FuzzFlatten(f *testing.F) {
 		}
 	})
 }
+
+// TestFlattenColumnLimit checks that keys past the column limit get no
+// column and are counted, rather than making a file no writer can hold.
+func TestFlattenColumnLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range MaxFlattenedColumns + 5 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"K%d":%d`, i, i)
+	}
+	b.WriteString("}")
+	var p fastjson.Parser
+	v, err := p.Parse(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := newKeyRegistry()
+	fl := newFlattener(reg)
+	r := newRows(1)
+	fl.flatten(r, v)
+	if len(reg.cols) != MaxFlattenedColumns || fl.overflow != 5 || len(r.afs) != MaxFlattenedColumns {
+		t.Errorf("columns %d, overflow %d, values %d", len(reg.cols), fl.overflow, len(r.afs))
+	}
+}

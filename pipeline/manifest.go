@@ -43,6 +43,7 @@ func newManifest(spec *fileSpec, layout *schema.Layout, sum *Summary, files []wr
 			"invalid_utf8_records":     sum.InvalidUTF8,
 			"unflattenable_documents":  sum.Unflattenable,
 			"duplicate_flattened_keys": sum.DuplicateKeys,
+			"values_past_column_limit": sum.OverflowKeys,
 			"unconverted_values":       sum.Unconverted,
 			"rewritten_files":          sum.RewrittenFiles,
 		},
