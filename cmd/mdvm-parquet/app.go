@@ -71,7 +71,9 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitUsage
 	case strings.HasPrefix(err.Error(), "flag provided but not defined"),
 		strings.HasPrefix(err.Error(), "Required flag"),
-		strings.HasPrefix(err.Error(), "invalid value"):
+		strings.HasPrefix(err.Error(), "invalid value"),
+		strings.HasPrefix(err.Error(), "could not parse"),
+		strings.HasPrefix(err.Error(), "No help topic"):
 		return exitUsage
 	}
 	return exitFailed

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -102,11 +104,32 @@ func openLakeAt(ctx context.Context, output, endpoint string) (sink.Bucket, erro
 	b, err := target.Open(ctx, output, target.Options{StorageEndpoint: endpoint, BlockSize: lakeBlockSize})
 	if err != nil {
 		if errors.Is(err, target.ErrOutput) {
-			return nil, usageError{fmt.Errorf("--output %s: %w", output, err)}
+			return nil, usageError{fmt.Errorf("--output %s: %w", redactURL(output), err)}
 		}
-		return nil, fmt.Errorf("output %s: %w", output, err)
+		return nil, fmt.Errorf("output %s: %w", redactURL(output), err)
 	}
 	return b, nil
+}
+
+// redactURL hides what a URL may carry of a secret, a password and the
+// query (a SAS), so that it can be shown in an error. The user name stays:
+// in abfss:// it is the container.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		if i := strings.IndexAny(s, "?#"); i >= 0 {
+			return s[:i] + "?REDACTED"
+		}
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "REDACTED"
+	}
+	u.Fragment = ""
+	return u.String()
 }
 
 // convert runs a conversion with progress and prints its summary.
