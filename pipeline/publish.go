@@ -69,7 +69,11 @@ const (
 func publish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, runID, datePath string, staged []string, manifest []byte, log *slog.Logger) error {
 	var old []string
 	err := b.List(ctx, datePath+"/", func(o sink.Object) error {
-		old = append(old, o.Name)
+		// Only what a run writes is replaced: other files someone keeps
+		// in the folder are left alone.
+		if base := path.Base(o.Name); strings.HasSuffix(base, ".parquet") || base == SuccessFile || base == ManifestFile {
+			old = append(old, o.Name)
+		}
 		return nil
 	})
 	if err != nil {
