@@ -134,13 +134,18 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 		Output: opt.Bucket.Location(""), Files: len(opt.Inputs)}
 	log := opt.Logger.With("run", runID, "dataset", opt.Dataset.Name)
 
-	if err := recoverLake(ctx, opt.Bucket, opt.Dataset, log); err != nil {
+	if err := recoverLake(ctx, opt.Bucket, opt.Dataset, runID, log); err != nil {
+		return sum, err
+	}
+	own := thisOwner(runID, start)
+	if err := claim(ctx, opt.Bucket, opt.Dataset, own); err != nil {
 		return sum, err
 	}
 	date := opt.SnapshotTime.UTC().Truncate(24 * time.Hour)
 	spec := &fileSpec{
 		ds: opt.Dataset, bucket: opt.Bucket, reg: newKeyRegistry(), inputs: opt.Inputs,
 		snapshot: opt.SnapshotTime.UTC(), runID: runID, version: opt.Version, maxFile: opt.MaxFileBytes,
+		owner: own,
 		options: []parquet.WriterOption{
 			parquet.Compression(codec),
 			parquet.DataPageVersion(1),
@@ -345,11 +350,14 @@ func publishRun(ctx context.Context, opt Options, spec *fileSpec, parts []*partS
 		if err != nil {
 			return err
 		}
-		if err := publish(ctx, opt.Bucket, spec.ds, spec.runID, datePath(spec.ds, d), staged, data, log); err != nil {
+		if err := publish(ctx, opt.Bucket, spec.ds, spec.owner, datePath(spec.ds, d), staged, data, log); err != nil {
 			return err
 		}
 	}
 	sum.Published = true
+	if err := opt.Bucket.Delete(ctx, ownerName(spec.ds, spec.runID)); err != nil {
+		log.Warn("could not remove the run's staging marker; the next run will", "err", err)
+	}
 	dir := RejectedDir + "/" + datePath(spec.ds, date) + "/"
 	removeOldRejects(ctx, opt.Bucket, dir, dir+spec.runID+".jsonl", log)
 	return nil

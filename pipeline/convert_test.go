@@ -257,7 +257,7 @@ func TestRecoverLake(t *testing.T) {
 			if err := writeJournal(ctx, b, j); err != nil {
 				t.Fatal(err)
 			}
-			if err := recoverLake(ctx, b, schema.HardwareFirmware, testLogger(t)); err != nil {
+			if err := recoverLake(ctx, b, schema.HardwareFirmware, "", testLogger(t)); err != nil {
 				t.Fatal(err)
 			}
 			got := lakeFiles(t, dir)
@@ -272,5 +272,47 @@ func TestRecoverLake(t *testing.T) {
 				t.Errorf("no _SUCCESS after recovery: %v", err)
 			}
 		})
+	}
+}
+
+// TestConvertLeavesLiveRunsAlone checks that a run does not undo the
+// publish, nor remove the staged files, of a run still going on, and does
+// clean up after a dead one.
+func TestConvertLeavesLiveRunsAlone(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	b, _ := local.New(dir)
+	ds := schema.HardwareFirmware
+	live := thisOwner("live", time.Now())
+	dead := owner{RunID: "dead", Host: live.Host, PID: 1 << 30, Started: time.Now()}
+	for _, o := range []owner{live, dead} {
+		if err := claim(ctx, b, ds, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := sink.Put(ctx, b, stagingPrefix(ds, o.RunID)+"x.parquet", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := convertLines(t, dir, testSnapshot, []string{record(1, "1", `{}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, stagingPrefix(ds, "live"), "x.parquet")); err != nil {
+		t.Errorf("a live run's staged file was removed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, stagingPrefix(ds, "dead"), "x.parquet")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a dead run's staged file is still there: %v", err)
+	}
+
+	j := journal{RunID: "live", Dataset: ds.Name, Phase: phaseMoving, DatePath: "hardware_firmware/snapshot_date=2026-11-30", Owner: live}
+	if err := writeJournal(ctx, b, j); err != nil {
+		t.Fatal(err)
+	}
+	before := lakeFiles(t, dir)
+	_, err := convertLines(t, dir, testSnapshot, []string{record(2, "1", `{}`)}, nil)
+	if !errors.Is(err, ErrLakeBusy) {
+		t.Fatalf("err = %v, want ErrLakeBusy", err)
+	}
+	if after := lakeFiles(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Errorf("lake changed while another run was publishing: %v → %v", before, after)
 	}
 }

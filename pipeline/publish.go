@@ -42,6 +42,7 @@ type journal struct {
 	New      []string        `json:"new"`
 	Old      []string        `json:"old"`
 	Manifest json.RawMessage `json:"manifest"`
+	Owner    owner           `json:"owner"`
 }
 
 const (
@@ -66,7 +67,8 @@ const (
 // Between 3 and 5 a reader that ignores _SUCCESS sees the date's old rows
 // and part of its new ones. A run killed before 4 is undone by the next run
 // (the moved files go, the old stay); after 4 it is finished by it.
-func publish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, runID, datePath string, staged []string, manifest []byte, log *slog.Logger) error {
+func publish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, own owner, datePath string, staged []string, manifest []byte, log *slog.Logger) error {
+	runID := own.RunID
 	var old []string
 	err := b.List(ctx, datePath+"/", func(o sink.Object) error {
 		// Only what a run writes is replaced: other files someone keeps
@@ -79,7 +81,7 @@ func publish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, runID, date
 	if err != nil {
 		return fmt.Errorf("publish %s: list: %w", datePath, err)
 	}
-	j := journal{RunID: runID, Dataset: ds.Name, Phase: phaseMoving, DatePath: datePath, Old: old, Manifest: manifest}
+	j := journal{RunID: runID, Dataset: ds.Name, Phase: phaseMoving, DatePath: datePath, Old: old, Manifest: manifest, Owner: own}
 	for _, s := range staged {
 		j.New = append(j.New, strings.TrimPrefix(s, stagingPrefix(ds, runID)))
 	}
@@ -208,7 +210,10 @@ func writeJournal(ctx context.Context, b sink.Bucket, j journal) error {
 // recoverLake finishes or undoes the publishes that killed runs of ds left
 // behind, and removes their staged files. Only one run may write a dataset
 // of a lake at a time.
-func recoverLake(ctx context.Context, b sink.Bucket, ds *schema.Dataset, log *slog.Logger) error {
+//
+// A journal or staged files of a run still alive (see owner) are left alone;
+// a live journal fails this run with ErrLakeBusy.
+func recoverLake(ctx context.Context, b sink.Bucket, ds *schema.Dataset, self string, log *slog.Logger) error {
 	var journals []string
 	err := b.List(ctx, journalDir+"/"+ds.Name+"/", func(o sink.Object) error {
 		journals = append(journals, o.Name)
@@ -226,6 +231,10 @@ func recoverLake(ctx context.Context, b sink.Bucket, ds *schema.Dataset, log *sl
 		if err := json.Unmarshal(data, &j); err != nil {
 			return fmt.Errorf("recover %s: %w", name, err)
 		}
+		if j.Owner.RunID != "" && j.Owner.alive() {
+			return fmt.Errorf("%w: run %s (pid %d on %s) is publishing %s",
+				ErrLakeBusy, j.RunID, j.Owner.PID, j.Owner.Host, j.DatePath)
+		}
 		switch j.Phase {
 		case phaseReplacing:
 			log.Warn("finishing the publish of an interrupted run", "run", j.RunID, "partition", j.DatePath)
@@ -238,7 +247,12 @@ func recoverLake(ctx context.Context, b sink.Bucket, ds *schema.Dataset, log *sl
 			return fmt.Errorf("recover %s: %w", name, err)
 		}
 	}
-	return removePrefix(ctx, b, stagingDir+"/"+ds.Name+"/")
+	stale, err := staleRuns(ctx, b, ds, self)
+	for _, run := range stale {
+		log.Info("removing the staged files of an interrupted run", "run", run)
+		err = errors.Join(err, removePrefix(ctx, b, stagingPrefix(ds, run)))
+	}
+	return err
 }
 
 // undoMove removes the files a run in phase "moving" may have moved in, and

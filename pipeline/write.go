@@ -21,6 +21,7 @@ const writeBatchRows = 1024
 
 // fileSpec is what every file of a run shares.
 type fileSpec struct {
+	owner    owner // the run, for its journal
 	ds       *schema.Dataset
 	bucket   sink.Bucket
 	reg      *keyRegistry
