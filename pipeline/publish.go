@@ -81,6 +81,9 @@ func publish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, own owner, 
 	if err != nil {
 		return fmt.Errorf("publish %s: list: %w", datePath, err)
 	}
+	if err := checkNoOtherPublish(ctx, b, ds, runID); err != nil {
+		return err
+	}
 	j := journal{RunID: runID, Dataset: ds.Name, Phase: phaseMoving, DatePath: datePath, Old: old, Manifest: manifest, Owner: own}
 	for _, s := range staged {
 		j.New = append(j.New, strings.TrimPrefix(s, stagingPrefix(ds, runID)))
@@ -137,6 +140,29 @@ func publishDates(ds *schema.Dataset, parts []*partState, snapshot time.Time) []
 	}
 	slices.SortFunc(dates, time.Time.Compare)
 	return dates
+}
+
+// checkNoOtherPublish fails with ErrLakeBusy when another live run of the
+// dataset is publishing.
+func checkNoOtherPublish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, self string) error {
+	var names []string
+	err := b.List(ctx, journalDir+"/"+ds.Name+"/", func(o sink.Object) error {
+		names = append(names, o.Name)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	for _, name := range names {
+		if name == journalName(ds.Name, self) {
+			continue
+		}
+		var j journal
+		if data, err := sink.Get(ctx, b, name); err == nil && json.Unmarshal(data, &j) == nil && j.Owner.alive() {
+			return fmt.Errorf("%w: run %s (pid %d on %s) is publishing %s", ErrLakeBusy, j.RunID, j.Owner.PID, j.Owner.Host, j.DatePath)
+		}
+	}
+	return nil
 }
 
 // finishReplace removes the old files of a journal in phase "replacing" and
