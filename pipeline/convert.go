@@ -27,6 +27,11 @@ import (
 // kept for inspection.
 var ErrTooManyRejected = errors.New("too many rejected records")
 
+// ErrNoRecords is returned by Convert when the inputs of a snapshot hold no
+// record: publishing would replace the date's rows with none. Nothing is
+// published.
+var ErrNoRecords = errors.New("the inputs hold no records: nothing published")
+
 // Options configure a conversion. Zero values take the stated defaults.
 type Options struct {
 	Dataset      *schema.Dataset // required
@@ -171,6 +176,10 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	sum.RejectsFile = rej.location()
 	log.Debug("stages done", "records", sum.Records, "seconds", time.Since(start).Seconds())
+	if err == nil && sum.Records == 0 && opt.Dataset.Partitioning == schema.BySnapshot {
+		// An empty snapshot would replace the date's rows with none.
+		err = ErrNoRecords
+	}
 	if err == nil {
 		err = finishFiles(ctx, spec, parts, sum)
 		log.Debug("files finished", "files", sum.ParquetFiles, "seconds", time.Since(start).Seconds())

@@ -316,3 +316,20 @@ func TestConvertLeavesLiveRunsAlone(t *testing.T) {
 		t.Errorf("lake changed while another run was publishing: %v → %v", before, after)
 	}
 }
+
+// TestConvertNoRecords checks that inputs without a record publish nothing
+// rather than an empty snapshot over the date's rows.
+func TestConvertNoRecords(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := convertLines(t, dir, testSnapshot, []string{record(1, "1", `{}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := lakeFiles(t, dir)
+	_, err := convertLines(t, dir, testSnapshot, []string{"", "  "}, nil)
+	if !errors.Is(err, ErrNoRecords) {
+		t.Fatalf("err = %v, want ErrNoRecords", err)
+	}
+	if after := lakeFiles(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Errorf("lake changed: %v → %v", before, after)
+	}
+}

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
+	"net/url"
 	"os"
+	path2 "path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -164,6 +167,7 @@ func SnapshotTime(paths []string, inputs []Input) (time.Time, error) {
 		for range 8 {
 			t, err := readExportResponse(filepath.Join(dir, ExportResponseFile))
 			if err == nil {
+				warnMissing(filepath.Join(dir, ExportResponseFile), inputs)
 				return t, nil
 			}
 			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
@@ -204,6 +208,40 @@ func SnapshotTime(paths []string, inputs []Input) (time.Time, error) {
 type ExportResponse struct {
 	ExportFiles   []string  `json:"exportFiles"`
 	GeneratedTime time.Time `json:"generatedTime"`
+}
+
+// warnMissing warns when files an export response lists are not among the
+// inputs: the snapshot then lacks their records, and replaces a date whole.
+func warnMissing(path string, inputs []Input) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var r ExportResponse
+	if json.Unmarshal(data, &r) != nil {
+		return
+	}
+	var missing []string
+	for _, f := range r.ExportFiles {
+		name := f
+		if u, err := url.Parse(f); err == nil {
+			name = u.Path
+		}
+		found := false
+		for _, in := range inputs {
+			if in.Name != "" && strings.HasSuffix(name, in.Name) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, path2.Base(name))
+		}
+	}
+	if len(missing) > 0 {
+		slog.Warn("files the export lists are not among the inputs; the snapshot will lack their records",
+			"export", path, "listed", len(r.ExportFiles), "missing", len(missing), "first", missing[0])
+	}
 }
 
 func readExportResponse(path string) (time.Time, error) {

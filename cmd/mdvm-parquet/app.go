@@ -146,6 +146,7 @@ func (env *environment) setup(c *cli.Context) error {
 	default:
 		return usagef("--log-format %q: want text or json", c.String("log-format"))
 	}
+	slog.SetDefault(env.log)
 	if path := c.String("cpu-profile"); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
