@@ -141,10 +141,16 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 		queue = append(queue, flushJob{part: p, buf: p.buf, spill: p.spill})
 		p.buf, p.spill = nil, nil // until rows come
 	}
+	// Spilled buffers are kept for reuse, up to a quarter of the budget
+	// (not counted in it while unused): with every partition open at once,
+	// buffers are spilled and refilled all the time, and growing each anew
+	// cost a copy of every row. Written buffers, row-group sized, are not.
+	var freeBytes int64
 	recycle := func(r *rows) {
-		if r != nil && len(free) < opt.workers {
+		if size := r.size(); freeBytes+size <= opt.budget/4 {
 			r.reset()
 			free = append(free, r)
+			freeBytes += size
 		}
 	}
 	// spill sets p's buffer aside on disk, freeing its memory.
@@ -178,7 +184,6 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 		running--
 		used -= d.part.inSize
 		d.part.inflight, d.part.inSize = false, 0
-		recycle(d.buf)
 		if d.err != nil && firstErr == nil {
 			firstErr = d.err
 		}
@@ -237,6 +242,7 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 					// A written buffer, emptied, saves growing one anew.
 					if n := len(free); n > 0 {
 						p.buf, free = free[n-1], free[:n-1]
+						freeBytes -= p.buf.size()
 						used += p.buf.size()
 					} else {
 						p.buf = newRows(len(spec.ds.Fields))

@@ -305,17 +305,21 @@ func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, snap 
 					v = parquet.Int64Value(m.line)
 				}
 				// Flattened columns start NULL; the row's values fill them below.
-				def := 1
-				if v.IsNull() {
-					def = 0
+				// The setters inline where Value.Level, which checks its
+				// arguments, does not: this runs for every cell.
+				if !v.IsNull() {
+					v.SetDefinitionLevel(1)
 				}
-				values[ci] = append(values[ci], v.Level(0, def, ci))
+				v.SetColumnIndex(ci)
+				values[ci] = append(values[ci], v)
 			}
 			for _, a := range buf.afs[m.afLo:m.afHi] {
 				if int(a.col) < len(afColumn) && afColumn[a.col] >= 0 {
 					ci := afColumn[a.col]
-					vs := values[ci]
-					vs[len(vs)-1] = flatValue(buf, a, layout[ci].Kind).Level(0, 1, ci)
+					v := flatValue(buf, a, layout[ci].Kind)
+					v.SetDefinitionLevel(1)
+					v.SetColumnIndex(ci)
+					values[ci][len(values[ci])-1] = v
 				}
 			}
 		}
