@@ -37,7 +37,7 @@ connections are retried.`
 func lakeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "./lake", EnvVars: []string{"MDVM_OUTPUT"}, Usage: "root of the lake: a folder, or abfss://, https:// or az:// for Azure Storage"},
-		&cli.StringFlag{Name: "dataset", Value: schema.HardwareFirmware.Name, EnvVars: []string{"MDVM_DATASET"}, Usage: "dataset the export holds (see `datasets`)"},
+		&cli.StringFlag{Name: "dataset", Value: schema.HardwareFirmware.Name, EnvVars: []string{"MDVM_DATASET"}, Usage: "dataset the export holds; mdvm-parquet datasets lists them"},
 		&cli.Int64Flag{Name: "max-rejected", Value: 0, EnvVars: []string{"MDVM_MAX_REJECTED"}, Usage: "unreadable records a run may set aside and still publish"},
 		&cli.StringFlag{Name: "compression", Value: "snappy", EnvVars: []string{"MDVM_COMPRESSION"}, Usage: "Parquet compression: snappy, zstd, gzip or none"},
 		&cli.StringFlag{Name: "summary-json", EnvVars: []string{"MDVM_SUMMARY_JSON"}, Usage: "also write the run summary as JSON to this file"},

@@ -15,7 +15,7 @@ func schemaCommand(env *environment) *cli.Command {
 		Name:  "schema",
 		Usage: "print the output schema: columns, types, and where each comes from",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dataset", Value: schema.HardwareFirmware.Name, EnvVars: []string{"MDVM_DATASET"}, Usage: "dataset to describe (see `datasets`)"},
+			&cli.StringFlag{Name: "dataset", Value: schema.HardwareFirmware.Name, EnvVars: []string{"MDVM_DATASET"}, Usage: "dataset to describe; mdvm-parquet datasets lists them"},
 		},
 		Action: func(c *cli.Context) error {
 			ds, err := schema.Lookup(c.String("dataset"))
