@@ -69,14 +69,11 @@ const (
 // (the moved files go, the old stay); after 4 it is finished by it.
 func publish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, own owner, datePath string, staged []string, manifest []byte, log *slog.Logger) error {
 	runID := own.RunID
-	var old []string
-	err := b.List(ctx, datePath+"/", func(o sink.Object) error {
-		// Only what a run writes is replaced: other files someone keeps
-		// in the folder are left alone.
-		if base := path.Base(o.Name); strings.HasSuffix(base, ".parquet") || base == SuccessFile || base == ManifestFile {
-			old = append(old, o.Name)
-		}
-		return nil
+	// Only what a run writes is replaced: other files someone keeps in the
+	// folder are left alone.
+	old, err := listNames(ctx, b, datePath+"/", func(name string) bool {
+		base := path.Base(name)
+		return strings.HasSuffix(base, ".parquet") || base == SuccessFile || base == ManifestFile
 	})
 	if err != nil {
 		return fmt.Errorf("publish %s: list: %w", datePath, err)
@@ -145,24 +142,46 @@ func publishDates(ds *schema.Dataset, parts []*partState, snapshot time.Time) []
 // checkNoOtherPublish fails with ErrLakeBusy when another live run of the
 // dataset is publishing.
 func checkNoOtherPublish(ctx context.Context, b sink.Bucket, ds *schema.Dataset, self string) error {
-	var names []string
-	err := b.List(ctx, journalDir+"/"+ds.Name+"/", func(o sink.Object) error {
-		names = append(names, o.Name)
-		return nil
-	})
+	journals, err := readJournals(ctx, b, ds)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	for _, name := range names {
-		if name == journalName(ds.Name, self) {
-			continue
-		}
-		var j journal
-		if data, err := sink.Get(ctx, b, name); err == nil && json.Unmarshal(data, &j) == nil && j.Owner.alive() {
-			return fmt.Errorf("%w: run %s (pid %d on %s) is publishing %s", ErrLakeBusy, j.RunID, j.Owner.PID, j.Owner.Host, j.DatePath)
+	for _, j := range journals {
+		if j.RunID != self && j.Owner.alive() {
+			return j.busy()
 		}
 	}
 	return nil
+}
+
+// busy is the error of a run that meets j, the journal of a live run.
+func (j journal) busy() error {
+	return fmt.Errorf("%w: run %s (pid %d on %s) is publishing %s", ErrLakeBusy, j.RunID, j.Owner.PID, j.Owner.Host, j.DatePath)
+}
+
+// readJournals reads the journals of ds's publishes in progress. A journal
+// removed meanwhile, its publish done, is passed over.
+func readJournals(ctx context.Context, b sink.Bucket, ds *schema.Dataset) ([]journal, error) {
+	names, err := listNames(ctx, b, journalDir+"/"+ds.Name+"/", nil)
+	if err != nil {
+		return nil, err
+	}
+	var journals []journal
+	for _, name := range names {
+		data, err := sink.Get(ctx, b, name)
+		if errors.Is(err, sink.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		var j journal
+		if err := json.Unmarshal(data, &j); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		journals = append(journals, j)
+	}
+	return journals, nil
 }
 
 // finishReplace removes the old files of a journal in phase "replacing" and
@@ -203,15 +222,9 @@ const publishParallel = 8
 // a run has published it: the date's rejects are those of the run that made
 // its snapshot, named by the manifest's run_id.
 func removeOldRejects(ctx context.Context, b sink.Bucket, dir, keep string, log *slog.Logger) {
-	var old []string
-	err := b.List(ctx, dir, func(o sink.Object) error {
-		if o.Name != keep {
-			old = append(old, o.Name)
-		}
-		return nil
-	})
-	for _, name := range old {
-		err = errors.Join(err, b.Delete(ctx, name))
+	old, err := listNames(ctx, b, dir, func(name string) bool { return name != keep })
+	if err == nil {
+		err = removeAll(ctx, b, old)
 	}
 	if err != nil {
 		log.Warn("could not remove the rejects of earlier runs", "folder", dir, "err", err)
@@ -240,27 +253,15 @@ func writeJournal(ctx context.Context, b sink.Bucket, j journal) error {
 // A journal or staged files of a run still alive (see owner) are left alone;
 // a live journal fails this run with ErrLakeBusy.
 func recoverLake(ctx context.Context, b sink.Bucket, ds *schema.Dataset, self string, log *slog.Logger) error {
-	var journals []string
-	err := b.List(ctx, journalDir+"/"+ds.Name+"/", func(o sink.Object) error {
-		journals = append(journals, o.Name)
-		return nil
-	})
+	journals, err := readJournals(ctx, b, ds)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
-	for _, name := range journals {
-		data, err := sink.Get(ctx, b, name)
-		if err != nil {
-			return fmt.Errorf("recover %s: %w", name, err)
-		}
-		var j journal
-		if err := json.Unmarshal(data, &j); err != nil {
-			return fmt.Errorf("recover %s: %w", name, err)
-		}
+	for _, j := range journals {
 		if j.Owner.RunID != "" && j.Owner.alive() {
-			return fmt.Errorf("%w: run %s (pid %d on %s) is publishing %s",
-				ErrLakeBusy, j.RunID, j.Owner.PID, j.Owner.Host, j.DatePath)
+			return j.busy()
 		}
+		var err error
 		switch j.Phase {
 		case phaseReplacing:
 			log.Warn("finishing the publish of an interrupted run", "run", j.RunID, "partition", j.DatePath)
@@ -270,7 +271,7 @@ func recoverLake(ctx context.Context, b sink.Bucket, ds *schema.Dataset, self st
 			err = undoMove(ctx, b, j)
 		}
 		if err != nil {
-			return fmt.Errorf("recover %s: %w", name, err)
+			return fmt.Errorf("recover %s: %w", journalName(j.Dataset, j.RunID), err)
 		}
 	}
 	stale, err := staleRuns(ctx, b, ds, self)
@@ -301,11 +302,26 @@ func undoMove(ctx context.Context, b sink.Bucket, j journal) error {
 
 // removePrefix deletes every object below prefix.
 func removePrefix(ctx context.Context, b sink.Bucket, prefix string) error {
+	names, err := listNames(ctx, b, prefix, nil)
+	return errors.Join(err, removeAll(ctx, b, names))
+}
+
+// listNames returns the names of the objects below prefix that keep
+// accepts, or all of them when keep is nil.
+func listNames(ctx context.Context, b sink.Bucket, prefix string, keep func(string) bool) ([]string, error) {
 	var names []string
 	err := b.List(ctx, prefix, func(o sink.Object) error {
-		names = append(names, o.Name)
+		if keep == nil || keep(o.Name) {
+			names = append(names, o.Name)
+		}
 		return nil
 	})
+	return names, err
+}
+
+// removeAll deletes the named objects; one already gone is not an error.
+func removeAll(ctx context.Context, b sink.Bucket, names []string) error {
+	var err error
 	for _, n := range names {
 		if derr := b.Delete(ctx, n); derr != nil && !errors.Is(derr, sink.ErrNotExist) {
 			err = errors.Join(err, derr)
