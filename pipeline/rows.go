@@ -92,28 +92,39 @@ func (r *rows) put(b []byte, k schema.Kind) span {
 // copyRow appends row i of src to r.
 func (r *rows) copyRow(src *rows, i int) {
 	m := src.meta[i]
-	base := uint32(len(r.arena))
-	r.arena = append(r.arena, src.arena[m.lo:m.hi]...)
-	shift := func(s span) span {
-		if s.kind != schema.KindNull {
-			s.off = s.off - m.lo + base
-		}
-		return s
-	}
-	lo := len(r.vals)
-	r.vals = append(r.vals, src.vals[i*src.nf:(i+1)*src.nf]...)
-	for j := lo; j < len(r.vals); j++ {
-		r.vals[j] = shift(r.vals[j])
-	}
-	afLo := uint32(len(r.afs))
-	r.afs = append(r.afs, src.afs[m.afLo:m.afHi]...)
-	for j := int(afLo); j < len(r.afs); j++ {
-		r.afs[j].text = shift(r.afs[j].text)
-	}
-	m.extra = shift(m.extra)
-	m.lo, m.hi = base, uint32(len(r.arena))
-	m.afLo, m.afHi = afLo, uint32(len(r.afs))
+	n := m.afHi - m.afLo
+	delta, afLo := r.appendMoved(src.arena[m.lo:m.hi], m.lo, src.vals[i*src.nf:(i+1)*src.nf], src.afs[m.afLo:m.afHi])
+	m.extra = m.extra.moved(delta)
+	m.lo, m.hi = m.lo+delta, m.hi+delta
+	m.afLo, m.afHi = afLo, afLo+n
 	r.meta = append(r.meta, m)
+}
+
+// appendMoved appends arena bytes, which began at offset from where they
+// were, with the vals and afs that point into them, moving their offsets.
+// It returns how far offsets moved (modulo 2^32) and where the afs begin.
+func (r *rows) appendMoved(arena []byte, from uint32, vals []span, afs []afVal) (delta, afLo uint32) {
+	delta = uint32(len(r.arena)) - from
+	r.arena = append(r.arena, arena...)
+	lo := len(r.vals)
+	r.vals = append(r.vals, vals...)
+	for j := lo; j < len(r.vals); j++ {
+		r.vals[j] = r.vals[j].moved(delta)
+	}
+	afLo = uint32(len(r.afs))
+	r.afs = append(r.afs, afs...)
+	for j := int(afLo); j < len(r.afs); j++ {
+		r.afs[j].text = r.afs[j].text.moved(delta)
+	}
+	return delta, afLo
+}
+
+// moved returns s with its offset moved by delta; a null span has none.
+func (s span) moved(delta uint32) span {
+	if s.kind != schema.KindNull {
+		s.off += delta
+	}
+	return s
 }
 
 func (r *rows) reset() {

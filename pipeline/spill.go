@@ -102,30 +102,13 @@ func resize[T any](s []T, n uint64) []T {
 
 // appendRows appends all rows of src to r, moving their offsets.
 func (r *rows) appendRows(src *rows) {
-	base, afBase := uint32(len(r.arena)), uint32(len(r.afs))
-	r.arena = append(r.arena, src.arena...)
-	shift := func(s span) span {
-		if s.kind != 0 {
-			s.off += base
-		}
-		return s
-	}
-	lo := len(r.vals)
-	r.vals = append(r.vals, src.vals...)
-	for i := lo; i < len(r.vals); i++ {
-		r.vals[i] = shift(r.vals[i])
-	}
-	lo = len(r.afs)
-	r.afs = append(r.afs, src.afs...)
-	for i := lo; i < len(r.afs); i++ {
-		r.afs[i].text = shift(r.afs[i].text)
-	}
-	lo = len(r.meta)
+	delta, afBase := r.appendMoved(src.arena, 0, src.vals, src.afs)
+	lo := len(r.meta)
 	r.meta = append(r.meta, src.meta...)
 	for i := lo; i < len(r.meta); i++ {
 		m := &r.meta[i]
-		m.extra = shift(m.extra)
-		m.lo, m.hi = m.lo+base, m.hi+base
+		m.extra = m.extra.moved(delta)
+		m.lo, m.hi = m.lo+delta, m.hi+delta
 		m.afLo, m.afHi = m.afLo+afBase, m.afHi+afBase
 	}
 }
