@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mdvm-parquet/mdvm-parquet/sink/azurite"
 	"io"
 	"net"
 	"net/http"
@@ -18,9 +19,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 )
 
-// azuriteVersion is the Azurite release installed under .tools when none is
-// there. It must match azurite.Version in sink/azurite and .ci/run.
-const azuriteVersion = "3.37.0"
+// azuriteVersion is the Azurite release the bench runs, the tests' own; it
+// must match .ci/run.
+const azuriteVersion = azurite.Version
 
 // azuriteLake is the folder of the Azurite side's container that convert
 // writes the lake to.
@@ -47,7 +48,8 @@ type azuriteServer struct {
 // .tools folder, installing the pinned version there with npm when it is
 // missing, and waits until it answers.
 func startAzurite(ctx context.Context, dir string, log io.Writer) (*azuriteServer, error) {
-	bin, err := azuriteBinary(log)
+	fmt.Fprintf(log, "finding azurite@%s (installed into .tools if missing) ...\n", azuriteVersion)
+	bin, err := azurite.Binary()
 	if err != nil {
 		return nil, err
 	}
@@ -180,55 +182,6 @@ func (s *azuriteServer) downloadBlob(ctx context.Context, container, name, path 
 		return fmt.Errorf("azurite: download %s/%s: %w", container, name, err)
 	}
 	return f.Close()
-}
-
-// azuriteBinary returns AZURITE_BIN, else .tools/node_modules/.bin/azurite-blob
-// of the repository, installed first when missing.
-func azuriteBinary(log io.Writer) (string, error) {
-	if bin := os.Getenv("AZURITE_BIN"); bin != "" {
-		if _, err := os.Stat(bin); err != nil {
-			return "", fmt.Errorf("AZURITE_BIN=%s: %w", bin, err)
-		}
-		return bin, nil
-	}
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	tools := filepath.Join(root, ".tools")
-	bin := filepath.Join(tools, "node_modules", ".bin", "azurite-blob")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return "", fmt.Errorf("azurite-blob is not in %s and npm is missing to install it (or set AZURITE_BIN): %w", tools, err)
-	}
-	fmt.Fprintf(log, "installing azurite@%s into %s ...\n", azuriteVersion, tools)
-	cmd := exec.Command(npm, "install", "--prefix", tools, "--no-audit", "--no-fund", "--loglevel=error", "azurite@"+azuriteVersion)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("npm install azurite@%s: %w\n%s", azuriteVersion, err, out)
-	}
-	return bin, nil
-}
-
-// repoRoot returns the nearest folder at or above the working directory
-// that holds go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find the repository's .tools: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // freePort asks the kernel for a free TCP port on the loopback interface.

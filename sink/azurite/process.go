@@ -167,8 +167,12 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// findBinary returns the path of azurite-blob: AZURITE_BIN, else the copy in
-// the repository's .tools folder, installed there first if missing.
+// Binary returns the path of azurite-blob: AZURITE_BIN, else the copy in
+// the repository's .tools folder, installed there first (pinned to Version)
+// if missing. The benchmark starts its own server with it.
+func Binary() (string, error) { return findBinary() }
+
+// findBinary is Binary.
 func findBinary() (string, error) {
 	if bin := os.Getenv(BinEnv); bin != "" {
 		if _, err := os.Stat(bin); err != nil {
