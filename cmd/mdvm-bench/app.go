@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
+	"github.com/mdvm-parquet/mdvm-parquet/schema/sample"
 )
 
 // Exit codes, the only place they are decided.
@@ -59,13 +61,19 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:  "mdvm-bench",
 		Usage: "measure mdvm-parquet convert against DuckDB on a generated export",
-		Description: "Generates (once, cached under --dir) a hardware_firmware corpus with every file holding many\n" +
-			"groups, then runs `mdvm-parquet convert` and DuckDB (read_json, json_transform, COPY ... PARTITION_BY)\n" +
-			"on it, each as a child process, and prints records/s, MB/s and peak RSS of each.\n" +
+		Description: "Generates (once, cached under --dir) a corpus of --dataset with every file holding many\n" +
+			"groups, then runs `mdvm-parquet convert` and DuckDB (read_json, json_transform of the flattened\n" +
+			"field when the dataset has one, COPY ... PARTITION_BY) on it, each as a child process, and prints\n" +
+			"records/s, MB/s of uncompressed JSON and peak RSS of each.\n" +
+			"Only snapshot datasets are measured; vulnerability_changes, partitioned by event date, is not.\n" +
+			"With --compare-hardware it then does the same on a hardware_firmware corpus of about the same\n" +
+			"JSON size, and prints the ratio of their MB/s, side by side.\n" +
 			"With --azurite it runs convert twice instead: to local disk and to an Azurite server it starts\n" +
 			"(from .tools, as .ci/run installs it), and prints the ratio of their wall times.",
 		HideVersion: true,
 		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dataset", Value: schema.HardwareFirmware.Name, EnvVars: []string{"MDVM_BENCH_DATASET"}, Usage: "dataset of the corpus: a snapshot dataset, as `mdvm-parquet datasets` lists them"},
+			&cli.BoolFlag{Name: "compare-hardware", EnvVars: []string{"MDVM_BENCH_COMPARE_HARDWARE"}, Usage: "also bench a hardware_firmware corpus of about the same JSON size, and compare MB/s"},
 			&cli.IntFlag{Name: "records", Value: 1_000_000, EnvVars: []string{"MDVM_BENCH_RECORDS"}, Usage: "records in the corpus"},
 			&cli.IntFlag{Name: "files", Value: 20, EnvVars: []string{"MDVM_BENCH_FILES"}, Usage: "gzip part files in the corpus"},
 			&cli.IntFlag{Name: "groups", Value: 50, EnvVars: []string{"MDVM_BENCH_GROUPS"}, Usage: "named RBAC groups in the corpus, besides the unassigned devices"},
@@ -131,6 +139,8 @@ func duckdbCommand(stdout io.Writer) *cli.Command {
 
 // options are the benchmark's flags, checked.
 type options struct {
+	dataset                *schema.Dataset
+	compareHardware        bool
 	records, files, groups int
 	seed                   int64
 	dir                    string
@@ -149,7 +159,16 @@ func optionsFrom(c *cli.Context) (options, error) {
 		memoryLimit: c.String("duckdb-memory-limit"), json: c.Bool("json"), keep: c.Bool("keep"),
 		verify: !c.Bool("no-verify"), ours: true, duckdb: !c.Bool("azurite"), azurite: c.Bool("azurite"),
 	}
+	o.compareHardware = c.Bool("compare-hardware")
 	var errs []error
+	d, err := benchDataset(c.String("dataset"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	o.dataset = d
+	if o.compareHardware && d == schema.HardwareFirmware {
+		errs = append(errs, errors.New("--compare-hardware: the dataset is hardware_firmware already"))
+	}
 	for _, f := range []struct {
 		name string
 		v    int
@@ -177,50 +196,47 @@ func optionsFrom(c *cli.Context) (options, error) {
 	return o, nil
 }
 
-// bench generates or finds the corpus, measures each side o.runs times and
-// prints the report.
-func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
-	cfg := corpusConfig(o.records, o.files, o.groups, o.seed)
-	corp, err := ensureCorpus(o.dir, cfg, stderr)
+// benchDataset returns the dataset called name, when the benchmark can
+// measure it: a snapshot dataset the generator knows.
+func benchDataset(name string) (*schema.Dataset, error) {
+	d, err := schema.Lookup(name)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("--dataset: %w", err)
 	}
-	if err := corp.warm(); err != nil {
-		return err
+	if _, err := sample.FlattenKeys(d); err != nil {
+		return nil, fmt.Errorf("--dataset: %w", err)
 	}
+	if d.Partitioning != schema.BySnapshot {
+		var snaps []string
+		for _, s := range schema.Datasets() {
+			if s.Partitioning == schema.BySnapshot {
+				snaps = append(snaps, s.Name)
+			}
+		}
+		return nil, fmt.Errorf("--dataset %s: %w; measure one of %s", name, errNotSnapshot, strings.Join(snaps, ", "))
+	}
+	return d, nil
+}
 
-	rep := &report{
-		Corpus: corpusInfo{
-			Dir: corp.Dir, Records: corp.Records, Files: corp.Files, Groups: corp.Groups,
-			InputMB: float64(corp.JSONBytes) / 1e6, GzipMB: float64(corp.GzipBytes) / 1e6,
-		},
-		Threads: o.threads, Runs: o.runs,
-	}
-	sides, err := o.sides()
+// bench measures o.dataset's corpus, and then hardware_firmware's of about
+// the same JSON size when asked, and prints the report.
+func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	rep, err := benchCorpus(ctx, o, o.dataset, o.records, stderr)
 	if err != nil {
 		return err
 	}
-	var az *azuriteServer
-	if o.azurite {
-		if az, err = startAzurite(ctx, o.dir, stderr); err != nil {
+	if o.compareHardware {
+		n, err := sameSizeRecords(schema.HardwareFirmware, rep.Corpus, o)
+		if err != nil {
 			return err
 		}
-		sides = append(sides, o.azuriteSide(az))
-	}
-	err = measureSides(ctx, o, corp, sides, stderr)
-	if az != nil {
-		rep.AzuriteServerRSSMiB = float64(az.stop()) / (1 << 20)
-	}
-	if err != nil {
-		return err
+		hw, err := benchCorpus(ctx, o, schema.HardwareFirmware, n, stderr)
+		if err != nil {
+			return err
+		}
+		rep.compare(hw)
 	}
 
-	failed := false
-	for _, s := range sides {
-		rep.Sides = append(rep.Sides, *s.result)
-		failed = failed || s.result.Status == statusFailed
-	}
-	rep.finish()
 	if o.json {
 		err = rep.writeJSON(stdout)
 	} else {
@@ -229,10 +245,65 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if failed {
+	if rep.failed() {
 		return errSideFailed
 	}
 	return nil
+}
+
+// sameSizeRecords is how many records of d make about as many JSON bytes
+// as the corpus c.
+func sameSizeRecords(d *schema.Dataset, c corpusInfo, o options) (int, error) {
+	per, err := jsonBytesPerRecord(d, o.groups, o.seed)
+	if err != nil {
+		return 0, fmt.Errorf("size a record of %s: %w", d.Name, err)
+	}
+	return max(1, int(math.Round(c.InputMB*1e6/per))), nil
+}
+
+// benchCorpus generates or finds the corpus of records of d and measures
+// each side o.runs times on it.
+func benchCorpus(ctx context.Context, o options, d *schema.Dataset, records int, stderr io.Writer) (*report, error) {
+	cfg := corpusConfig(d, records, o.files, o.groups, o.seed)
+	corp, err := ensureCorpus(o.dir, cfg, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if err := corp.warm(); err != nil {
+		return nil, err
+	}
+
+	rep := &report{
+		Corpus: corpusInfo{
+			Dataset: corp.Dataset, Dir: corp.Dir, Records: corp.Records, Files: corp.Files, Groups: corp.Groups,
+			InputMB: float64(corp.JSONBytes) / 1e6, GzipMB: float64(corp.GzipBytes) / 1e6,
+		},
+		Threads: o.threads, Runs: o.runs,
+	}
+	sides, err := o.sides()
+	if err != nil {
+		return nil, err
+	}
+	var az *azuriteServer
+	if o.azurite {
+		if az, err = startAzurite(ctx, o.dir, stderr); err != nil {
+			return nil, err
+		}
+		sides = append(sides, o.azuriteSide(az))
+	}
+	err = measureSides(ctx, o, corp, sides, stderr)
+	if az != nil {
+		rep.AzuriteServerRSSMiB = float64(az.stop()) / (1 << 20)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	for _, s := range sides {
+		rep.Sides = append(rep.Sides, *s.result)
+	}
+	rep.finish()
+	return rep, nil
 }
 
 // measureSides measures each side o.runs times. A side that fails is
@@ -319,14 +390,15 @@ func (s *side) command(o options, c *corpus) (env, args []string) {
 	snap := c.GeneratedTime.UTC().Format(time.RFC3339)
 	if s.result.Side == sideOurs {
 		env = []string{"GOMAXPROCS=" + strconv.Itoa(o.threads)}
-		return env, []string{"convert", "--output", s.out, "--snapshot-time", snap, c.Dir}
+		return env, []string{"convert", "--dataset", c.Dataset, "--output", s.out, "--snapshot-time", snap, c.Dir}
 	}
 	if s.result.Side == sideAzurite {
 		env = []string{"GOMAXPROCS=" + strconv.Itoa(o.threads), "AZURE_STORAGE_CONNECTION_STRING=" + s.azure.connectionString()}
-		return env, []string{"convert", "--output", "az://" + s.container + "/" + azuriteLake,
+		return env, []string{"convert", "--dataset", c.Dataset, "--output", "az://" + s.container + "/" + azuriteLake,
 			"--storage-endpoint", s.azure.endpoint, "--snapshot-time", snap, c.Dir}
 	}
-	args = []string{"duckdb-convert", "--output", s.out, "--snapshot-time", snap, "--threads", strconv.Itoa(o.threads)}
+	args = []string{"duckdb-convert", "--dataset", c.Dataset, "--output", s.out, "--snapshot-time", snap,
+		"--threads", strconv.Itoa(o.threads)}
 	if o.memoryLimit != "" {
 		args = append(args, "--memory-limit", o.memoryLimit)
 	}

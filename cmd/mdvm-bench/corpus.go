@@ -24,6 +24,7 @@ const corpusFormat = 1
 // beside it once it is complete.
 type corpus struct {
 	Format        int       `json:"format"`
+	Dataset       string    `json:"dataset"`
 	Dir           string    `json:"-"`          // the export: part files and export.json
 	Records       int       `json:"records"`    // records in the export
 	Files         int       `json:"files"`      // part files
@@ -35,13 +36,61 @@ type corpus struct {
 	Paths         []string  `json:"-"` // the part files, absolute
 }
 
-// corpusConfig is the benchmark corpus: the worst case for a partitioning
-// reader (groups interleaved in every file), without quirks.
-func corpusConfig(records, files, groups int, seed int64) sample.Config {
+// corpusConfig is the benchmark corpus of dataset d: the worst case for a
+// partitioning reader (groups interleaved in every file, as older exports
+// have them), without quirks. Every snapshot dataset takes the same shape,
+// so that their throughputs per JSON byte compare.
+func corpusConfig(d *schema.Dataset, records, files, groups int, seed int64) sample.Config {
 	return sample.Config{
-		Dataset: schema.HardwareFirmware, Records: records, Files: files, Groups: groups,
+		Dataset: d, Records: records, Files: files, Groups: groups,
 		Unassigned: true, Seed: seed, Layout: sample.Mixed,
 	}
+}
+
+// Records generated to learn the corpus's key spellings and record size.
+const (
+	keyProbeRecords  = 500
+	sizeProbeRecords = 20000
+)
+
+// fileKeys returns the key each documented field of d has in the corpus's
+// files ("OSPlatform" for osPlatform): DuckDB's read_json matches keys
+// exactly, where ours ignores their case. A field no record carries gets
+// its key in PascalCase.
+func fileKeys(d *schema.Dataset) (map[string]string, error) {
+	keys := map[string]string{}
+	err := sample.Records(corpusConfig(d, keyProbeRecords, 1, 2, 1), func(rec []byte) error {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(rec, &m); err != nil {
+			return fmt.Errorf("read generated %s record: %w", d.Name, err)
+		}
+		for k := range m {
+			if f := d.Field(k); f != nil {
+				keys[f.Key] = k
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range d.Fields {
+		if _, ok := keys[f.Key]; !ok {
+			keys[f.Key] = pascal(f.Key)
+		}
+	}
+	return keys, nil
+}
+
+// jsonBytesPerRecord is the mean size of a record of d's corpus, its line
+// end included.
+func jsonBytesPerRecord(d *schema.Dataset, groups int, seed int64) (float64, error) {
+	var n int64
+	err := sample.Records(corpusConfig(d, sizeProbeRecords, 1, groups, seed), func(rec []byte) error {
+		n += int64(len(rec)) + 1
+		return nil
+	})
+	return float64(n) / sizeProbeRecords, err
 }
 
 // ensureCorpus returns the corpus cached under root, generating it first
@@ -54,6 +103,7 @@ func ensureCorpus(root string, cfg sample.Config, log io.Writer) (*corpus, error
 	}
 	manifest := filepath.Join(base, "corpus.json")
 	if c, err := readCorpus(manifest); err == nil && c.Format == corpusFormat {
+		c.Dataset = cfg.Dataset.Name
 		c.Dir = filepath.Join(base, "export")
 		return c, c.findPaths()
 	}
@@ -68,7 +118,7 @@ func ensureCorpus(root string, cfg sample.Config, log io.Writer) (*corpus, error
 		return nil, fmt.Errorf("generate corpus: %w", err)
 	}
 	c := &corpus{
-		Format: corpusFormat, Dir: filepath.Join(base, "export"), Records: s.Records, Files: len(s.Files),
+		Format: corpusFormat, Dataset: cfg.Dataset.Name, Dir: filepath.Join(base, "export"), Records: s.Records, Files: len(s.Files),
 		Groups: cfg.Groups, Seed: cfg.Seed, JSONBytes: s.JSONBytes, GzipBytes: s.GzipBytes,
 		GeneratedTime: s.GeneratedTime,
 	}

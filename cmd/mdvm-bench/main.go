@@ -1,5 +1,5 @@
 // Command mdvm-bench measures `mdvm-parquet convert` against DuckDB doing the
-// same job on a generated hardware_firmware corpus: wall time, throughput
+// same job on a generated corpus of a snapshot dataset: wall time, throughput
 // and peak resident memory, each side run as its own child process.
 package main
 

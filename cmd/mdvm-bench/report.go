@@ -55,9 +55,27 @@ type report struct {
 	// AzuriteServerRSSMiB is the peak resident memory of the Azurite
 	// server over all runs, apart from the convert process's.
 	AzuriteServerRSSMiB float64 `json:"azurite_server_peak_rss_mib,omitempty"`
+	// Hardware is the same benchmark on a hardware_firmware corpus of
+	// about the same JSON size, with --compare-hardware.
+	Hardware *report `json:"hardware,omitempty"`
+	// PerByte compares each side's MB/s with its MB/s on Hardware, for
+	// the sides that ran on both.
+	PerByte []perByte `json:"per_json_byte_vs_hardware,omitempty"`
+}
+
+// perByte is one side's throughput per JSON byte on the benchmarked
+// dataset against hardware_firmware.
+type perByte struct {
+	Side           string  `json:"side"`
+	MBPerS         float64 `json:"mb_per_s"`
+	HardwareMBPerS float64 `json:"hardware_mb_per_s"`
+	// Slowdown is HardwareMBPerS over MBPerS: 1.2 means a JSON byte of
+	// the dataset takes 1.2 times as long as one of hardware_firmware.
+	Slowdown float64 `json:"slowdown"`
 }
 
 type corpusInfo struct {
+	Dataset string  `json:"dataset"`
 	Dir     string  `json:"dir"`
 	Records int     `json:"records"`
 	Files   int     `json:"files"`
@@ -100,6 +118,30 @@ func (r *report) finish() {
 	}
 }
 
+// compare sets hw as r's hardware benchmark and compares the sides that
+// ran on both.
+func (r *report) compare(hw *report) {
+	r.Hardware = hw
+	for _, s := range r.Sides {
+		for _, h := range hw.Sides {
+			if s.Side != h.Side || s.Status != statusOK || h.Status != statusOK || s.MBPerS <= 0 {
+				continue
+			}
+			r.PerByte = append(r.PerByte, perByte{Side: s.Side, MBPerS: s.MBPerS, HardwareMBPerS: h.MBPerS, Slowdown: h.MBPerS / s.MBPerS})
+		}
+	}
+}
+
+// failed reports whether a side of r, or of its hardware benchmark, failed.
+func (r *report) failed() bool {
+	for _, s := range r.Sides {
+		if s.Status == statusFailed {
+			return true
+		}
+	}
+	return r.Hardware != nil && r.Hardware.failed()
+}
+
 func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
@@ -117,9 +159,32 @@ func (r *report) writeJSON(w io.Writer) error {
 }
 
 func (r *report) writeTable(w io.Writer) error {
+	if err := r.writeSides(w); err != nil {
+		return err
+	}
+	if r.Hardware == nil {
+		return nil
+	}
+	fmt.Fprintf(w, "\n")
+	if err := r.Hardware.writeSides(w); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nper JSON byte, %s against %s (slowdown: hardware MB/s over %s MB/s):\n",
+		r.Corpus.Dataset, r.Hardware.Corpus.Dataset, r.Corpus.Dataset)
+	for _, p := range r.PerByte {
+		fmt.Fprintf(w, "  %s: %.1f MB/s against %.1f MB/s, slowdown %.2fx\n", p.Side, p.MBPerS, p.HardwareMBPerS, p.Slowdown)
+	}
+	if len(r.PerByte) == 0 {
+		fmt.Fprintf(w, "  no side ran on both\n")
+	}
+	return nil
+}
+
+// writeSides writes the table of one corpus's sides.
+func (r *report) writeSides(w io.Writer) error {
 	c := r.Corpus
-	fmt.Fprintf(w, "corpus: %d records, %d files, %d groups + unassigned, %.1f MB JSON (%.1f MB gzip), %s\n",
-		c.Records, c.Files, c.Groups, c.InputMB, c.GzipMB, c.Dir)
+	fmt.Fprintf(w, "corpus: %s, %d records, %d files, %d groups + unassigned, %.1f MB JSON (%.1f MB gzip, %.0f bytes a record), %s\n",
+		c.Dataset, c.Records, c.Files, c.Groups, c.InputMB, c.GzipMB, c.InputMB*1e6/float64(max(c.Records, 1)), c.Dir)
 	what := "median of"
 	if r.Runs == 1 {
 		what = "one run of"
@@ -127,7 +192,7 @@ func (r *report) writeTable(w io.Writer) error {
 	fmt.Fprintf(w, "%s %d, %d threads each\n\n", what, r.Runs, r.Threads)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "side\trecords\tinput MB\twall s\trecords/s\tMB/s\tpeak RSS MiB\t")
+	fmt.Fprintln(tw, "side\trecords\tinput MB\twall s\trecords/s\tJSON MB/s\tpeak RSS MiB\t")
 	for _, s := range r.Sides {
 		if s.Status != statusOK {
 			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\n", s.Side, s.Status)
