@@ -72,7 +72,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			"(from .tools, as .ci/run installs it), and prints the ratio of their wall times.",
 		HideVersion: true,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dataset", Value: schema.HardwareFirmware.Name, EnvVars: []string{"MDVM_BENCH_DATASET"}, Usage: "dataset of the corpus: a snapshot dataset, as `mdvm-parquet datasets` lists them"},
+			&cli.StringFlag{Name: "dataset", Value: schema.HardwareFirmware.Name, EnvVars: []string{"MDVM_BENCH_DATASET"}, Usage: "dataset of the corpus, a snapshot dataset; mdvm-parquet datasets lists them"},
 			&cli.BoolFlag{Name: "compare-hardware", EnvVars: []string{"MDVM_BENCH_COMPARE_HARDWARE"}, Usage: "also bench a hardware_firmware corpus of about the same JSON size, and compare MB/s"},
 			&cli.IntFlag{Name: "records", Value: 1_000_000, EnvVars: []string{"MDVM_BENCH_RECORDS"}, Usage: "records in the corpus"},
 			&cli.IntFlag{Name: "files", Value: 20, EnvVars: []string{"MDVM_BENCH_FILES"}, Usage: "gzip part files in the corpus"},
