@@ -56,7 +56,7 @@ func TestDuckDBSide(t *testing.T) {
 	}
 	types := parquetTypes(t, out)
 	for col, want := range map[string]string{
-		"device_id": "VARCHAR", "additional_fields": "VARCHAR", "snapshot_time": "TIMESTAMP",
+		"device_id": "VARCHAR", "additional_fields": "VARCHAR", "snapshot_time": "TIMESTAMP WITH TIME ZONE",
 		"af_system_sku": "VARCHAR", "af_memory_gb": "BIGINT", "af_clock_speed_ghz": "DOUBLE",
 		"af_secure_boot_enabled": "BOOLEAN", "source_file": "VARCHAR",
 	} {
@@ -209,11 +209,11 @@ func TestBenchFlags(t *testing.T) {
 // hardware_firmware one of about its JSON size, and compares them.
 func TestBenchCompareHardware(t *testing.T) {
 	dir := t.TempDir()
-	code, rep, stderr := benchJSON(t, dir, "--only", "duckdb", "--dataset", "software_vulnerabilities", "--compare-hardware")
+	code, rep, stderr := benchJSON(t, dir, "--only", "duckdb", "--dataset", "software_vulnerabilities", "--compare-hardware", "--records", "1000")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if rep.Corpus.Dataset != "software_vulnerabilities" || rep.Sides[0].Runs[0].Rows != testRecords {
+	if rep.Corpus.Dataset != "software_vulnerabilities" || rep.Sides[0].Runs[0].Rows != 1000 {
 		t.Errorf("corpus %+v, sides %+v", rep.Corpus, rep.Sides)
 	}
 	hw := rep.Hardware
@@ -226,7 +226,7 @@ func TestBenchCompareHardware(t *testing.T) {
 	if len(rep.PerByte) != 1 || rep.PerByte[0].Side != sideDuckDB || rep.PerByte[0].Slowdown <= 0 {
 		t.Errorf("per byte %+v", rep.PerByte)
 	}
-	if !strings.Contains(stderr, "corpus-software_vulnerabilities-r3000-") {
+	if !strings.Contains(stderr, "corpus-software_vulnerabilities-r1000-") {
 		t.Errorf("corpus name lacks the dataset: %s", stderr)
 	}
 }
@@ -447,6 +447,9 @@ func TestDuckDBSnapshotDatasets(t *testing.T) {
 			}
 
 			types := parquetTypes(t, out)
+			if types[schema.SnapshotTimeColumn] != duckdbOutputType[schema.Timestamp] {
+				t.Errorf("snapshot_time is %q", types[schema.SnapshotTimeColumn])
+			}
 			set := setCounts(t, out, d)
 			want := recordSetCounts(t, cfg)
 			for _, f := range d.Fields {

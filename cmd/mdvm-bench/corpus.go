@@ -49,7 +49,7 @@ func corpusConfig(d *schema.Dataset, records, files, groups int, seed int64) sam
 
 // Records generated to learn the corpus's key spellings and record size.
 const (
-	keyProbeRecords  = 500
+	keyProbeRecords  = 200
 	sizeProbeRecords = 20000
 )
 

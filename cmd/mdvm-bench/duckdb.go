@@ -99,7 +99,7 @@ func duckdbStatements(job duckdbJob) ([]string, error) {
 		}
 	}
 	date := job.Snapshot.UTC()
-	sel = append(sel, fmt.Sprintf("TIMESTAMP %s AS %s", quote(date.Format("2006-01-02 15:04:05.999999")), schema.SnapshotTimeColumn))
+	sel = append(sel, fmt.Sprintf("TIMESTAMPTZ %s AS %s", quote(date.Format("2006-01-02 15:04:05.999999Z07:00")), schema.SnapshotTimeColumn))
 
 	from := fmt.Sprintf("read_json([%s], format = 'newline_delimited', compression = 'gzip', filename = true, columns = {%s})",
 		strings.Join(quoteAll(job.Paths), ", "), strings.Join(cols, ", "))
