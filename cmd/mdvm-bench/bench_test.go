@@ -275,7 +275,7 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"corpus: software_vulnerabilities, 1000 records", "JSON MB/s", "corpus: hardware_firmware, 900 records",
-		"duckdb failed: out of memory", "ours: 50.0 MB/s against 100.0 MB/s, slowdown 2.00x"} {
+		"duckdb failed: out of memory", "ours: 50.0 MB/s against 100.0 MB/s, slowdown 2.00x; peak RSS 200 MiB against 100 MiB"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

@@ -72,6 +72,9 @@ type perByte struct {
 	// Slowdown is HardwareMBPerS over MBPerS: 1.2 means a JSON byte of
 	// the dataset takes 1.2 times as long as one of hardware_firmware.
 	Slowdown float64 `json:"slowdown"`
+	// The peak resident memory of the side on each corpus.
+	PeakRSSMiB         float64 `json:"peak_rss_mib"`
+	HardwarePeakRSSMiB float64 `json:"hardware_peak_rss_mib"`
 }
 
 type corpusInfo struct {
@@ -127,7 +130,10 @@ func (r *report) compare(hw *report) {
 			if s.Side != h.Side || s.Status != statusOK || h.Status != statusOK || s.MBPerS <= 0 {
 				continue
 			}
-			r.PerByte = append(r.PerByte, perByte{Side: s.Side, MBPerS: s.MBPerS, HardwareMBPerS: h.MBPerS, Slowdown: h.MBPerS / s.MBPerS})
+			r.PerByte = append(r.PerByte, perByte{
+				Side: s.Side, MBPerS: s.MBPerS, HardwareMBPerS: h.MBPerS, Slowdown: h.MBPerS / s.MBPerS,
+				PeakRSSMiB: s.PeakRSSMiB, HardwarePeakRSSMiB: h.PeakRSSMiB,
+			})
 		}
 	}
 }
@@ -172,7 +178,8 @@ func (r *report) writeTable(w io.Writer) error {
 	fmt.Fprintf(w, "\nper JSON byte, %s against %s (slowdown: hardware MB/s over %s MB/s):\n",
 		r.Corpus.Dataset, r.Hardware.Corpus.Dataset, r.Corpus.Dataset)
 	for _, p := range r.PerByte {
-		fmt.Fprintf(w, "  %s: %.1f MB/s against %.1f MB/s, slowdown %.2fx\n", p.Side, p.MBPerS, p.HardwareMBPerS, p.Slowdown)
+		fmt.Fprintf(w, "  %s: %.1f MB/s against %.1f MB/s, slowdown %.2fx; peak RSS %.0f MiB against %.0f MiB\n",
+			p.Side, p.MBPerS, p.HardwareMBPerS, p.Slowdown, p.PeakRSSMiB, p.HardwarePeakRSSMiB)
 	}
 	if len(r.PerByte) == 0 {
 		fmt.Fprintf(w, "  no side ran on both\n")
