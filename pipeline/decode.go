@@ -47,14 +47,29 @@ type decoder struct {
 	event  int            // index of the event time field, or -1
 	hints  []string       // group hint per input
 
-	parser fastjson.Parser
-	fl     *flattener
-	key    []byte // scratch: lower-cased key
-	lit    []byte // scratch: a value as written
-	extra  []byte // scratch: the record's extra_fields object
-	stats  decodeStats
+	parser   fastjson.Parser // lines the scanner leaves
+	sc       objScanner
+	nested   fastjson.Parser // objects and arrays the scanner meets
+	slowOnly bool            // decode every line with fastjson (tests compare the two)
+	scanning bool            // the line in hand is the scanner's
+	bail     bool            // the line in hand is to be left to fastjson
+	line     lineState
+	prevKeys []prevField // the last record's keys, in order
+	pos      int         // position in prevKeys of the next key
+	fl       *flattener
+	key      []byte // scratch: lower-cased key
+	lit      []byte // scratch: a value as written
+	unesc    []byte // scratch: a string unescaped
+	extra    []byte // scratch: the record's extra_fields object
+	stats    decodeStats
 
 	inputRecords []int64 // records per input index
+}
+
+// prevField remembers a key of the last record and its field, -1 for none.
+type prevField struct {
+	key   []byte
+	field int
 }
 
 // perInput adds n records to input i's count.
@@ -67,6 +82,7 @@ func (d *decoder) perInput(i int, n int64) {
 
 func newDecoder(ds *schema.Dataset, reg *keyRegistry, hints []string) *decoder {
 	d := &decoder{ds: ds, fields: map[string]int{}, group: -1, flat: -1, event: -1, hints: hints, fl: newFlattener(reg)}
+	d.sc.nested = &d.nested
 	for i, f := range ds.Fields {
 		for _, k := range append([]string{f.Key}, f.Aliases...) {
 			d.fields[string(lower(nil, []byte(k)))] = i
@@ -116,6 +132,42 @@ func (d *decoder) decodeLine(input int, line int64, text []byte, dst *rows) stri
 		text = bytes.ToValidUTF8(text, []byte("\uFFFD"))
 		d.stats.invalidUTF8++
 	}
+	if !d.slowOnly {
+		if reason, ok := d.scanLine(input, line, text, dst); ok {
+			return reason
+		}
+	}
+	return d.parseLine(input, line, text, dst)
+}
+
+// scanLine decodes text with the one-pass scanner. It reports false, having
+// undone what it did, when the line is for fastjson to decode.
+func (d *decoder) scanLine(input int, line int64, text []byte, dst *rows) (string, bool) {
+	d.scanning = true
+	defer func() { d.scanning = false }()
+	if !d.sc.open(text, -1) {
+		return "", false
+	}
+	st := d.begin(input, line, dst)
+	for {
+		k, v, state := d.sc.next()
+		if state == scanEnd {
+			break
+		}
+		if state == scanBail {
+			d.undo(st, dst)
+			return "", false
+		}
+		if d.field(dst, st, k, v); d.bail {
+			d.undo(st, dst)
+			return "", false
+		}
+	}
+	return d.finish(st, dst), true
+}
+
+// parseLine decodes text with fastjson.
+func (d *decoder) parseLine(input int, line int64, text []byte, dst *rows) string {
 	v, err := d.parser.ParseBytes(text)
 	if err != nil {
 		return reasonNotJSON + ": " + err.Error()
@@ -124,72 +176,128 @@ func (d *decoder) decodeLine(input int, line int64, text []byte, dst *rows) stri
 	if err != nil {
 		return reasonNotObject
 	}
+	st := d.begin(input, line, dst)
+	obj.Visit(func(k []byte, v *fastjson.Value) { d.field(dst, st, k, fjval(v)) })
+	return d.finish(st, dst)
+}
 
-	// Rows are appended in place and rolled back on rejection, with the
-	// values counted as unconverted.
-	start, unconverted := dst.mark(), d.stats.unconverted
-	m := rowMeta{input: int32(input), line: line, lo: uint32(len(dst.arena)), afLo: uint32(len(dst.afs))}
+// lineState is one record's decoding in progress. Its values are appended
+// to the rows in place, and undone when the record is rejected.
+type lineState struct {
+	start       rowsMark
+	unconverted int64 // the count before this record
+	m           rowMeta
+	vals        []span
+	seenGroup   bool
+	flat        jval // the value of the field to flatten
+	hasFlat     bool
+}
+
+func (d *decoder) begin(input int, line int64, dst *rows) *lineState {
+	st := &d.line
+	*st = lineState{
+		start:       dst.mark(),
+		unconverted: d.stats.unconverted,
+		m:           rowMeta{input: int32(input), line: line, lo: uint32(len(dst.arena)), afLo: uint32(len(dst.afs))},
+	}
 	base := len(dst.vals)
 	for range d.ds.Fields {
 		dst.vals = append(dst.vals, span{})
 	}
-	vals := dst.vals[base:]
+	st.vals = dst.vals[base:]
 	d.extra = append(d.extra[:0], '{')
-	var flatDoc *fastjson.Value
+	d.pos, d.bail = 0, false
+	return st
+}
 
-	seenGroup := false
-	obj.Visit(func(k []byte, v *fastjson.Value) {
-		d.key = lower(d.key[:0], k)
-		i, ok := d.fields[string(d.key)]
-		switch {
-		case !ok:
-			d.addExtra(k, v) // undocumented key
-		case vals[i].kind != schema.KindNull || (i == d.group && seenGroup):
-			if v.Type() != fastjson.TypeNull {
-				d.addExtra(k, v) // the same key again, in other letter case
-			}
-		case i == d.group:
-			seenGroup = v.Type() != fastjson.TypeNull
-			if d.groupValue(&m, v) {
-				d.addExtra(k, v)
-			}
-		case d.ds.Fields[i].Type != schema.String:
-			// A value that does not convert stays NULL; its text is kept.
-			var ok bool
-			if vals[i], ok = d.convert(dst, d.ds.Fields[i].Type, v); !ok {
-				d.stats.unconverted++
-				d.addExtra(k, v)
-			}
-		default:
-			vals[i] = d.fieldValue(dst, v)
-			if i == d.flat && vals[i].kind != schema.KindNull {
-				flatDoc = v
-			}
+// undo takes back a record begun.
+func (d *decoder) undo(st *lineState, dst *rows) {
+	dst.rollback(st.start)
+	d.stats.unconverted = st.unconverted
+}
+
+// field takes one key of the record and its value.
+func (d *decoder) field(dst *rows, st *lineState, k []byte, v jval) {
+	i, ok := d.fieldIndex(k)
+	vals := st.vals
+	switch {
+	case !ok:
+		d.addExtra(k, v) // undocumented key
+	case vals[i].kind != schema.KindNull || (i == d.group && st.seenGroup):
+		if v.t != fastjson.TypeNull {
+			d.addExtra(k, v) // the same key again, in other letter case
 		}
-	})
+	case i == d.group:
+		st.seenGroup = v.t != fastjson.TypeNull
+		if d.groupValue(&st.m, v) {
+			d.addExtra(k, v)
+		}
+	case d.ds.Fields[i].Type != schema.String:
+		// A value that does not convert stays NULL; its text is kept.
+		var ok bool
+		if vals[i], ok = d.convert(dst, d.ds.Fields[i].Type, v); !ok {
+			d.stats.unconverted++
+			d.addExtra(k, v)
+		}
+	case i == d.flat && d.scanning && v.node != nil:
+		// The scanner's parser of nested values is reused by the next
+		// one; a document to flatten must outlive the loop.
+		d.bail = true
+	default:
+		vals[i] = d.fieldValue(dst, v)
+		if i == d.flat && vals[i].kind != schema.KindNull {
+			st.flat, st.hasFlat = v, true
+		}
+	}
+}
 
+// fieldIndex returns the index of the documented field key k names.
+// Records of one export spell the same keys in the same order, so the key
+// at each position is first compared with the last record's.
+func (d *decoder) fieldIndex(k []byte) (int, bool) {
+	if d.pos < len(d.prevKeys) && bytes.Equal(d.prevKeys[d.pos].key, k) {
+		i := d.prevKeys[d.pos].field
+		d.pos++
+		return i, i >= 0
+	}
+	d.key = lower(d.key[:0], k)
+	i, ok := d.fields[string(d.key)]
+	if !ok {
+		i = -1
+	}
+	if d.pos < len(d.prevKeys) {
+		d.prevKeys[d.pos] = prevField{key: append(d.prevKeys[d.pos].key[:0], k...), field: i}
+	} else if len(d.prevKeys) < 256 {
+		d.prevKeys = append(d.prevKeys, prevField{key: bytes.Clone(k), field: i})
+	}
+	d.pos++
+	return i, ok
+}
+
+// finish completes the record begun, or undoes it and returns why it is
+// rejected.
+func (d *decoder) finish(st *lineState, dst *rows) string {
+	vals, m := st.vals, &st.m
 	if dev := vals[d.device]; dev.kind == schema.KindNull || len(bytes.TrimSpace(dst.text(dev))) == 0 {
-		dst.rollback(start)
-		d.stats.unconverted = unconverted
+		d.undo(st, dst)
 		return reasonNoDevice
 	}
 	if d.event >= 0 {
 		ev := vals[d.event]
 		if ev.kind == schema.KindNull {
-			dst.rollback(start)
-			d.stats.unconverted = unconverted
+			d.undo(st, dst)
 			return reasonNoEvent
 		}
 		m.date = eventDay(dst.text(ev))
 	}
-	if !seenGroup {
+	if !st.seenGroup {
 		// Only a record with no group of its own takes its file's.
-		if g, err := strconv.ParseInt(d.hints[input], 10, 64); err == nil {
+		if g, err := strconv.ParseInt(d.hints[m.input], 10, 64); err == nil {
 			m.group, m.hasGroup = g, true
 		}
 	}
-	if flatDoc != nil {
-		d.flattenField(dst, flatDoc, vals[d.flat])
+	if st.hasFlat {
+		d.flattenField(dst, st.flat, vals[d.flat])
 	}
 	if len(d.extra) > 1 {
 		d.extra = append(d.extra, '}')
@@ -197,22 +305,22 @@ func (d *decoder) decodeLine(input int, line int64, text []byte, dst *rows) stri
 	}
 	m.hi = uint32(len(dst.arena))
 	m.afHi = uint32(len(dst.afs))
-	dst.meta = append(dst.meta, m)
+	dst.meta = append(dst.meta, *m)
 	return ""
 }
 
 // groupValue reads the group id into m. It reports whether the value must
 // also be kept in extra_fields: a group that is not an integer ("Unassigned",
 // "None") goes to the NULL partition, and its text is not lost.
-func (d *decoder) groupValue(m *rowMeta, v *fastjson.Value) bool {
+func (d *decoder) groupValue(m *rowMeta, v jval) bool {
 	var s []byte
-	switch v.Type() {
+	switch v.t {
 	case fastjson.TypeNull:
 		return false
 	case fastjson.TypeNumber:
-		s = appendJSON(d.lit[:0], v)
+		s = v.text
 	case fastjson.TypeString:
-		s, _ = v.StringBytes()
+		s = d.str(v)
 	default:
 		return true
 	}
@@ -230,33 +338,62 @@ func (d *decoder) groupValue(m *rowMeta, v *fastjson.Value) bool {
 
 // fieldValue stores a documented field's value: a string unescaped, anything
 // else as written.
-func (d *decoder) fieldValue(dst *rows, v *fastjson.Value) span {
-	switch v.Type() {
+func (d *decoder) fieldValue(dst *rows, v jval) span {
+	switch v.t {
 	case fastjson.TypeNull:
 		return span{}
 	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		return dst.put(validUTF8(s), schema.KindString)
+		if v.esc {
+			s, ok := dst.putUnescaped(v.text)
+			d.bail = !ok
+			return s
+		}
+		return dst.put(validUTF8(v.text), schema.KindString)
 	}
-	d.lit = appendJSON(d.lit[:0], v)
+	lit := v.text
 	k := schema.KindJSON
-	switch v.Type() {
+	switch v.t {
 	case fastjson.TypeNumber:
-		k, _ = classifyNumber(d.lit)
+		k, _ = classifyNumber(lit)
 	case fastjson.TypeTrue, fastjson.TypeFalse:
 		k = schema.KindBool
+	case fastjson.TypeObject, fastjson.TypeArray:
+		d.lit = appendJSON(d.lit[:0], v.node)
+		lit = d.lit
 	}
-	return dst.put(validUTF8(d.lit), k)
+	return dst.put(validUTF8(lit), k)
+}
+
+// str returns a string value's text, unescaped. An escape the scanner
+// leaves to fastjson marks the line for it.
+func (d *decoder) str(v jval) []byte {
+	if !v.esc {
+		return v.text
+	}
+	var ok bool
+	if d.unesc, ok = appendUnescaped(d.unesc[:0], v.text); !ok {
+		d.bail = true
+	}
+	return d.unesc
 }
 
 // flattenField flattens the document held by the flatten field: the text of
 // a string, or the object or array itself.
-func (d *decoder) flattenField(dst *rows, v *fastjson.Value, raw span) {
-	doc := v
-	if v.Type() == fastjson.TypeString {
+func (d *decoder) flattenField(dst *rows, v jval, raw span) {
+	doc := v.node
+	if v.t == fastjson.TypeString {
 		text := dst.text(raw)
 		if len(bytes.TrimSpace(text)) == 0 {
 			return
+		}
+		if !d.slowOnly {
+			if ok, dups, done := d.fl.scan(dst, raw); done {
+				if !ok {
+					d.stats.unflattenable++
+				}
+				d.stats.duplicateKeys += int64(dups)
+				return
+			}
 		}
 		var err error
 		if doc, err = d.fl.parser.ParseBytes(text); err != nil {
@@ -272,13 +409,20 @@ func (d *decoder) flattenField(dst *rows, v *fastjson.Value, raw span) {
 }
 
 // addExtra adds "key": value to the record's extra_fields object.
-func (d *decoder) addExtra(k []byte, v *fastjson.Value) {
+func (d *decoder) addExtra(k []byte, v jval) {
 	if len(d.extra) > 1 {
 		d.extra = append(d.extra, ',')
 	}
 	d.extra = appendJSONString(d.extra, k)
 	d.extra = append(d.extra, ':')
-	d.extra = appendJSON(d.extra, v)
+	switch v.t {
+	case fastjson.TypeString:
+		d.extra = appendJSONString(d.extra, validUTF8(d.str(v)))
+	case fastjson.TypeObject, fastjson.TypeArray:
+		d.extra = appendJSON(d.extra, v.node)
+	default:
+		d.extra = append(d.extra, v.text...) // numbers as written, true, false, null
+	}
 }
 
 // lower appends b in ASCII lower case to dst.

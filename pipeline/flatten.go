@@ -151,7 +151,11 @@ type flattener struct {
 	pos      int                // position in prev of the next key
 	overflow int64              // values of keys past MaxFlattenedColumns
 	seen     []uint32           // columns set in the current record
-	parser   fastjson.Parser
+	parser   fastjson.Parser    // documents the scanner leaves
+	sc       objScanner
+	nested   fastjson.Parser // objects and arrays the scanner meets
+	bail     bool            // the document in hand is to be left to fastjson
+	pairs    []docPair       // the document in hand
 	lit      []byte
 }
 
@@ -164,7 +168,53 @@ type prevKey struct {
 }
 
 func newFlattener(reg *keyRegistry) *flattener {
-	return &flattener{reg: reg, cache: map[string]*keyCol{}}
+	f := &flattener{reg: reg, cache: map[string]*keyCol{}}
+	f.sc.nested = &f.nested
+	return f
+}
+
+// scan flattens the document in raw, text in dst's arena, with the one-pass
+// scanner: values without escapes are not copied but spanned where they lie
+// in the document. It reports done false, having undone what it did, when
+// the document is for fastjson to read (not an object, or beyond the
+// scanner); then ok and dups are as flatten's.
+func (f *flattener) scan(dst *rows, raw span) (ok bool, dups int, done bool) {
+	// The document is read whole before any key reaches the registry: a
+	// key of a document fastjson then refuses must not become a column.
+	if !f.sc.open(dst.text(raw), int(raw.off)) {
+		return false, 0, false
+	}
+	f.pairs = f.pairs[:0]
+	for {
+		k, v, st := f.sc.next()
+		if st == scanEnd {
+			break
+		}
+		if st == scanBail {
+			return false, 0, false
+		}
+		f.pairs = append(f.pairs, docPair{k, v})
+	}
+	mark, overflow := dst.mark(), f.overflow
+	f.seen, f.pos, f.bail = f.seen[:0], 0, false
+	for _, p := range f.pairs {
+		if p.v.node != nil {
+			// The scanner's parser has since read other values.
+			p.v.node, _ = f.parser.ParseBytes(p.v.text)
+		}
+		if dups += f.add(dst, p.k, p.v); f.bail {
+			dst.rollback(mark)
+			f.overflow = overflow
+			return false, 0, false
+		}
+	}
+	return true, dups, true
+}
+
+// docPair is a key and its value, as the scanner read them.
+type docPair struct {
+	k []byte
+	v jval
 }
 
 // flatten appends the values of doc, a JSON object or an array of objects or
@@ -178,7 +228,7 @@ func (f *flattener) flatten(dst *rows, doc *fastjson.Value) (ok bool, dups int) 
 	switch doc.Type() {
 	case fastjson.TypeObject:
 		o, _ := doc.Object()
-		o.Visit(func(k []byte, v *fastjson.Value) { dups += f.add(dst, k, v) })
+		o.Visit(func(k []byte, v *fastjson.Value) { dups += f.add(dst, k, fjval(v)) })
 		return true, dups
 	case fastjson.TypeArray:
 		items, _ := doc.Array()
@@ -190,10 +240,10 @@ func (f *flattener) flatten(dst *rows, doc *fastjson.Value) (ok bool, dups int) 
 			}
 			ok = true
 			if k, v, isPair := keyValuePair(o); isPair {
-				dups += f.add(dst, k, v)
+				dups += f.add(dst, k, fjval(v))
 				continue
 			}
-			o.Visit(func(k []byte, v *fastjson.Value) { dups += f.add(dst, k, v) })
+			o.Visit(func(k []byte, v *fastjson.Value) { dups += f.add(dst, k, fjval(v)) })
 		}
 		return ok, dups
 	}
@@ -223,7 +273,7 @@ func keyValuePair(o *fastjson.Object) ([]byte, *fastjson.Value, bool) {
 
 // add appends one key's value. It returns 1 when the key's column was
 // already set in this record, and then adds nothing.
-func (f *flattener) add(dst *rows, k []byte, v *fastjson.Value) int {
+func (f *flattener) add(dst *rows, k []byte, v jval) int {
 	c := f.column(k)
 	if c == nil {
 		f.overflow++
@@ -277,25 +327,35 @@ func (f *flattener) column(k []byte) *keyCol {
 }
 
 // value classifies v and stores its text: a string unescaped, anything else
-// as written.
-func (f *flattener) value(dst *rows, v *fastjson.Value) (schema.Kind, uint64, span) {
-	switch v.Type() {
+// as written. Text that already lies in the arena (a value the scanner found
+// in the document, without escapes) is spanned where it is.
+func (f *flattener) value(dst *rows, v jval) (schema.Kind, uint64, span) {
+	var k schema.Kind
+	var num uint64
+	switch v.t {
 	case fastjson.TypeNull:
 		return schema.KindNull, 0, span{}
 	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		return schema.KindString, 0, dst.put(validUTF8(s), schema.KindString)
+		k = schema.KindString
+		if v.esc {
+			s, ok := dst.putUnescaped(v.text)
+			f.bail = !ok
+			return s.kind, 0, s
+		}
 	case fastjson.TypeTrue:
-		return schema.KindBool, 1, dst.put([]byte("true"), schema.KindBool)
+		k, num = schema.KindBool, 1
 	case fastjson.TypeFalse:
-		return schema.KindBool, 0, dst.put([]byte("false"), schema.KindBool)
+		k = schema.KindBool
 	case fastjson.TypeNumber:
-		f.lit = appendJSON(f.lit[:0], v)
-		k, num := classifyNumber(f.lit)
-		return k, num, dst.put(f.lit, k)
+		k, num = classifyNumber(v.text)
+	default:
+		f.lit = appendJSON(f.lit[:0], v.node)
+		return schema.KindJSON, 0, dst.put(validUTF8(f.lit), schema.KindJSON)
 	}
-	f.lit = appendJSON(f.lit[:0], v)
-	return schema.KindJSON, 0, dst.put(validUTF8(f.lit), schema.KindJSON)
+	if v.at >= 0 {
+		return k, num, span{off: uint32(v.at), n: uint32(len(v.text)), kind: k}
+	}
+	return k, num, dst.put(validUTF8(v.text), k)
 }
 
 // classifyNumber tells what a JSON number literal is and returns its value as

@@ -40,24 +40,22 @@ func typedKind(t schema.Type) schema.Kind {
 
 // convert stores v as a value of type t, which is not String. It reports
 // false when v does not convert; nothing is stored then.
-func (d *decoder) convert(dst *rows, t schema.Type, v *fastjson.Value) (span, bool) {
-	if v.Type() == fastjson.TypeNull {
+func (d *decoder) convert(dst *rows, t schema.Type, v jval) (span, bool) {
+	if v.t == fastjson.TypeNull {
 		return span{}, true
 	}
 	if t == schema.StringList {
 		return d.convertList(dst, v)
 	}
 	var text []byte
-	switch v.Type() {
+	switch v.t {
 	case fastjson.TypeString:
-		text, _ = v.StringBytes()
-		text = bytes.TrimSpace(text)
+		text = bytes.TrimSpace(d.str(v))
 	case fastjson.TypeNumber, fastjson.TypeTrue, fastjson.TypeFalse:
 		if t == schema.Timestamp {
 			return span{}, false // epoch numbers are not a documented form
 		}
-		d.lit = appendJSON(d.lit[:0], v)
-		text = d.lit
+		text = v.text
 	default:
 		return span{}, false
 	}
@@ -122,19 +120,22 @@ func parseDouble(text []byte) (float64, bool) {
 // strings: string elements unescaped, numbers and booleans as written,
 // objects and arrays as JSON text. A null element, or anything but an
 // array, does not convert.
-func (d *decoder) convertList(dst *rows, v *fastjson.Value) (span, bool) {
-	if v.Type() == fastjson.TypeString {
-		text, _ := v.StringBytes()
-		text = bytes.TrimSpace(text)
+func (d *decoder) convertList(dst *rows, v jval) (span, bool) {
+	node := v.node
+	if v.t == fastjson.TypeString {
+		text := bytes.TrimSpace(d.str(v))
 		if len(text) == 0 || text[0] != '[' {
 			return span{}, false
 		}
 		var err error
-		if v, err = d.fl.parser.ParseBytes(text); err != nil {
+		if node, err = d.fl.parser.ParseBytes(text); err != nil {
 			return span{}, false
 		}
 	}
-	elems, err := v.Array()
+	if node == nil {
+		return span{}, false
+	}
+	elems, err := node.Array()
 	if err != nil {
 		return span{}, false
 	}

@@ -1,0 +1,386 @@
+package pipeline
+
+import (
+	"slices"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/mdvm-parquet/mdvm-parquet/schema"
+)
+
+// jval is one JSON value as the decode stage handles it, whichever reader
+// met it: a scalar's text, or an object's or array's parsed form.
+type jval struct {
+	t    fastjson.Type
+	text []byte          // a string's text; a number, true, false or null as written
+	esc  bool            // text is a string's raw contents, escapes still in it
+	at   int             // where text lies in the rows' arena, or -1
+	node *fastjson.Value // an object or array (the scanner's: its text too)
+}
+
+// fjval returns v, parsed by fastjson, as a jval.
+func fjval(v *fastjson.Value) jval {
+	switch t := v.Type(); t {
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		return jval{t: t, text: s, at: -1}
+	case fastjson.TypeObject, fastjson.TypeArray:
+		return jval{t: t, node: v, at: -1}
+	default:
+		return jval{t: t, text: v.MarshalTo(nil), at: -1}
+	}
+}
+
+// objScanner reads a JSON object one key at a time, in one pass over its
+// text and without building a tree: the shape of nearly every export line
+// and additionalFields document. It reads only well-formed JSON, and gives
+// up on what is rare or odd (escapes in keys, escapes it does not decode
+// exactly as fastjson does, depth): the caller then decodes the text with
+// fastjson, which also says what is wrong with it. Objects and arrays met as
+// values are handed to fastjson whole.
+type objScanner struct {
+	src    []byte
+	i      int
+	base   int  // arena offset of src, or -1 when src is not in the arena
+	done   bool // the closing brace was read
+	nested *fastjson.Parser
+}
+
+// scanState is what objScanner.next found.
+type scanState uint8
+
+const (
+	scanPair scanState = iota // a key and its value
+	scanEnd                   // the end of the object, and nothing but space after it
+	scanBail                  // something the scanner leaves to fastjson
+)
+
+// maxScanDepth bounds the nesting of values the scanner hands to fastjson,
+// well inside fastjson's own limit on the whole text.
+const maxScanDepth = 64
+
+// open starts reading src, which must hold one object and nothing but
+// space around it. It reports false when src does not begin like one.
+func (s *objScanner) open(src []byte, base int) bool {
+	*s = objScanner{src: src, base: base, nested: s.nested}
+	s.ws()
+	if s.i >= len(s.src) || s.src[s.i] != '{' {
+		return false
+	}
+	s.i++
+	s.ws()
+	if s.i < len(s.src) && s.src[s.i] == '}' {
+		s.i++
+		return s.end()
+	}
+	return true
+}
+
+// next returns the next key and its value.
+func (s *objScanner) next() (key []byte, v jval, st scanState) {
+	if s.done {
+		return nil, jval{}, scanEnd
+	}
+	if s.i >= len(s.src) || s.src[s.i] != '"' {
+		return nil, jval{}, scanBail
+	}
+	end, esc, ok := scanString(s.src, s.i+1)
+	if !ok || esc {
+		return nil, jval{}, scanBail
+	}
+	key = s.src[s.i+1 : end]
+	s.i = end + 1
+	s.ws()
+	if s.i >= len(s.src) || s.src[s.i] != ':' {
+		return nil, jval{}, scanBail
+	}
+	s.i++
+	s.ws()
+	if v, ok = s.value(); !ok {
+		return nil, jval{}, scanBail
+	}
+	s.ws()
+	if s.i >= len(s.src) {
+		return nil, jval{}, scanBail
+	}
+	switch s.src[s.i] {
+	case ',':
+		s.i++
+		s.ws()
+	case '}':
+		s.i++
+		if !s.end() {
+			return nil, jval{}, scanBail
+		}
+	default:
+		return nil, jval{}, scanBail
+	}
+	return key, v, scanPair
+}
+
+// end marks the object read, and reports whether only space follows it.
+func (s *objScanner) end() bool {
+	s.done = true
+	s.ws()
+	return s.i == len(s.src)
+}
+
+// ws skips JSON white space.
+func (s *objScanner) ws() {
+	for s.i < len(s.src) {
+		switch s.src[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *objScanner) value() (jval, bool) {
+	if s.i >= len(s.src) {
+		return jval{}, false
+	}
+	start := s.i
+	at := func(i int) int {
+		if s.base < 0 {
+			return -1
+		}
+		return s.base + i
+	}
+	switch c := s.src[start]; {
+	case c == '"':
+		end, esc, ok := scanString(s.src, start+1)
+		if !ok {
+			return jval{}, false
+		}
+		s.i = end + 1
+		return jval{t: fastjson.TypeString, text: s.src[start+1 : end], esc: esc, at: at(start + 1)}, true
+	case c == '-' || '0' <= c && c <= '9':
+		n := numberLen(s.src[start:])
+		if n == 0 {
+			return jval{}, false
+		}
+		s.i += n
+		return jval{t: fastjson.TypeNumber, text: s.src[start:s.i], at: at(start)}, true
+	case c == 't':
+		return s.literal("true", fastjson.TypeTrue, at(start))
+	case c == 'f':
+		return s.literal("false", fastjson.TypeFalse, at(start))
+	case c == 'n':
+		return s.literal("null", fastjson.TypeNull, at(start))
+	case c == '{' || c == '[':
+		end, ok := skipNested(s.src, start)
+		if !ok || s.nested == nil {
+			return jval{}, false
+		}
+		node, err := s.nested.ParseBytes(s.src[start:end])
+		if err != nil {
+			return jval{}, false
+		}
+		s.i = end
+		return jval{t: node.Type(), text: s.src[start:end], node: node, at: -1}, true
+	}
+	return jval{}, false
+}
+
+func (s *objScanner) literal(lit string, t fastjson.Type, at int) (jval, bool) {
+	end := s.i + len(lit)
+	if end > len(s.src) || string(s.src[s.i:end]) != lit {
+		return jval{}, false
+	}
+	v := jval{t: t, text: s.src[s.i:end], at: at}
+	s.i = end
+	return v, true
+}
+
+// scanString finds the closing quote of the string whose contents begin at
+// src[i], and tells whether the contents hold escapes. Strings here are
+// short, or long and full of escapes (a document held as a string): a byte
+// loop beats searching from quote to quote.
+func scanString(src []byte, i int) (end int, esc bool, ok bool) {
+	for ; i < len(src); i++ {
+		switch src[i] {
+		case '"':
+			return i, esc, true
+		case '\\':
+			esc = true
+			i++ // the escaped byte
+		}
+	}
+	return 0, false, false
+}
+
+// numberLen returns the length of the JSON number at the start of b, or 0
+// when b does not start with one as the JSON grammar spells it.
+func numberLen(b []byte) int {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	default:
+		return 0
+	}
+	if i < len(b) && b[i] == '.' {
+		if i = digits(b, i+1); i == 0 {
+			return 0
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i = digits(b, i); i == 0 {
+			return 0
+		}
+	}
+	// A number runs into the next token only through a character fastjson
+	// would read as part of it.
+	if i < len(b) {
+		switch b[i] {
+		case '.', '-', '+', 'e', 'E':
+			return 0
+		}
+		if '0' <= b[i] && b[i] <= '9' {
+			return 0
+		}
+	}
+	return i
+}
+
+// digits returns the end of the digits starting at b[i], or 0 when there
+// are none.
+func digits(b []byte, i int) int {
+	start := i
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	if i == start {
+		return 0
+	}
+	return i
+}
+
+// skipNested returns the end of the object or array starting at src[i],
+// found by counting brackets outside strings.
+func skipNested(src []byte, i int) (int, bool) {
+	depth := 0
+	for i < len(src) {
+		switch src[i] {
+		case '{', '[':
+			depth++
+			if depth > maxScanDepth {
+				return 0, false
+			}
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1, true
+			}
+		case '"':
+			end, _, ok := scanString(src, i+1)
+			if !ok {
+				return 0, false
+			}
+			i = end
+		}
+		i++
+	}
+	return 0, false
+}
+
+// appendUnescaped appends the string contents raw, escapes decoded, to dst.
+// It reports false, for the caller to leave the string to fastjson, on an
+// escape fastjson would keep as written or pair: an unknown one, a short or
+// malformed \u, or a surrogate.
+func appendUnescaped(dst, raw []byte) ([]byte, bool) {
+	// The text only shrinks: write it in place in dst's spare room.
+	n := len(dst)
+	dst = slices.Grow(dst, len(raw))[:n+len(raw)]
+	out := dst[n:]
+	j := 0
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			out[j] = c
+			j++
+			continue
+		}
+		if i+1 >= len(raw) {
+			return dst[:n], false
+		}
+		i++
+		switch raw[i] {
+		case '"', '\\', '/':
+			c = raw[i]
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		case 'u':
+			r, ok := hex4(raw[i+1:])
+			if !ok || 0xD800 <= r && r <= 0xDFFF {
+				return dst[:n], false
+			}
+			j += utf8.EncodeRune(out[j:], r)
+			i += 4
+			continue
+		default:
+			return dst[:n], false
+		}
+		out[j] = c
+		j++
+	}
+	return dst[:n+j], true
+}
+
+// putUnescaped appends a string's raw contents to the arena, escapes
+// decoded, and returns its span. It reports false, storing nothing, where
+// appendUnescaped does. A valid line with only the escapes appendUnescaped
+// takes makes valid UTF-8.
+func (r *rows) putUnescaped(raw []byte) (span, bool) {
+	start := len(r.arena)
+	var ok bool
+	if r.arena, ok = appendUnescaped(r.arena, raw); !ok {
+		r.arena = r.arena[:start]
+		return span{}, false
+	}
+	return span{off: uint32(start), n: uint32(len(r.arena) - start), kind: schema.KindString}, true
+}
+
+// hex4 reads four hexadecimal digits.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
