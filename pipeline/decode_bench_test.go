@@ -14,7 +14,7 @@ import (
 
 // benchLines returns about 8 MB of generated export lines, as the
 // benchmark corpus holds them.
-func benchLines(b *testing.B) []byte {
+func benchLines(b testing.TB) []byte {
 	var buf bytes.Buffer
 	cfg := sample.Config{Dataset: schema.HardwareFirmware, Records: 8000, Groups: 50, Unassigned: true,
 		Seed: 1, Layout: sample.Mixed, GeneratedTime: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)}

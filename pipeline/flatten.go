@@ -150,12 +150,13 @@ type flattener struct {
 	prev     []prevKey          // the keys of the last record, in order
 	pos      int                // position in prev of the next key
 	overflow int64              // values of keys past MaxFlattenedColumns
-	seen     []uint32           // columns set in the current record
+	stamp    []uint32           // by column id: gen of the last record that set it
+	gen      uint32             // the current record's stamp
+	scanning bool               // the scanner's document is in hand
 	parser   fastjson.Parser    // documents the scanner leaves
 	sc       objScanner
 	nested   fastjson.Parser // objects and arrays the scanner meets
 	bail     bool            // the document in hand is to be left to fastjson
-	pairs    []docPair       // the document in hand
 	lit      []byte
 }
 
@@ -176,45 +177,43 @@ func newFlattener(reg *keyRegistry) *flattener {
 // scan flattens the document in raw, text in dst's arena, with the one-pass
 // scanner: values without escapes are not copied but spanned where they lie
 // in the document. It reports done false, having undone what it did, when
-// the document is for fastjson to read (not an object, or beyond the
-// scanner); then ok and dups are as flatten's.
+// the document is for fastjson to read: not an object, beyond the scanner,
+// or about to change the registry (a key or spelling this flattener has not
+// met, a kind widening). The registry must not change for a document
+// fastjson may then refuse; such changes are rare. When done, ok and dups
+// are as flatten's.
 func (f *flattener) scan(dst *rows, raw span) (ok bool, dups int, done bool) {
-	// The document is read whole before any key reaches the registry: a
-	// key of a document fastjson then refuses must not become a column.
 	if !f.sc.open(dst.text(raw), int(raw.off)) {
 		return false, 0, false
 	}
-	f.pairs = f.pairs[:0]
+	mark := dst.mark()
+	f.newRecord()
+	f.bail, f.scanning = false, true
+	defer func() { f.scanning = false }()
 	for {
 		k, v, st := f.sc.next()
 		if st == scanEnd {
-			break
+			return true, dups, true
 		}
 		if st == scanBail {
-			return false, 0, false
+			break
 		}
-		f.pairs = append(f.pairs, docPair{k, v})
-	}
-	mark, overflow := dst.mark(), f.overflow
-	f.seen, f.pos, f.bail = f.seen[:0], 0, false
-	for _, p := range f.pairs {
-		if p.v.node != nil {
-			// The scanner's parser has since read other values.
-			p.v.node, _ = f.parser.ParseBytes(p.v.text)
-		}
-		if dups += f.add(dst, p.k, p.v); f.bail {
-			dst.rollback(mark)
-			f.overflow = overflow
-			return false, 0, false
+		if dups += f.add(dst, k, v); f.bail {
+			break
 		}
 	}
-	return true, dups, true
+	dst.rollback(mark)
+	return false, 0, false
 }
 
-// docPair is a key and its value, as the scanner read them.
-type docPair struct {
-	k []byte
-	v jval
+// newRecord starts the keys of a record.
+func (f *flattener) newRecord() {
+	f.gen++
+	if f.gen == 0 { // wrapped: stamps of old records could match
+		clear(f.stamp)
+		f.gen = 1
+	}
+	f.pos = 0
 }
 
 // flatten appends the values of doc, a JSON object or an array of objects or
@@ -223,8 +222,7 @@ type docPair struct {
 // A key met twice in one record keeps its first value; the count of such
 // duplicates is returned.
 func (f *flattener) flatten(dst *rows, doc *fastjson.Value) (ok bool, dups int) {
-	f.seen = f.seen[:0]
-	f.pos = 0
+	f.newRecord()
 	switch doc.Type() {
 	case fastjson.TypeObject:
 		o, _ := doc.Object()
@@ -276,25 +274,30 @@ func keyValuePair(o *fastjson.Object) ([]byte, *fastjson.Value, bool) {
 func (f *flattener) add(dst *rows, k []byte, v jval) int {
 	c := f.column(k)
 	if c == nil {
-		f.overflow++
+		if !f.scanning {
+			f.overflow++
+		}
 		return 0
 	}
-	for _, id := range f.seen {
-		if id == c.id {
-			return 1
-		}
+	for int(c.id) >= len(f.kinds) {
+		f.kinds = append(f.kinds, schema.KindNull)
+		f.stamp = append(f.stamp, 0)
 	}
-	f.seen = append(f.seen, c.id)
+	if f.stamp[c.id] == f.gen {
+		return 1
+	}
+	f.stamp[c.id] = f.gen
 
 	a := afVal{col: c.id}
 	a.kind, a.num, a.text = f.value(dst, v)
-	for int(c.id) >= len(f.kinds) {
-		f.kinds = append(f.kinds, schema.KindNull)
-	}
 	// The registry is only asked when this flattener has not seen the
 	// column's kind widen to a's: kinds rarely change, so decoders seldom
 	// contend for its lock.
 	if m := schema.Merge(f.kinds[c.id], a.kind); m != f.kinds[c.id] {
+		if f.scanning {
+			f.bail = true
+			return 0
+		}
 		f.kinds[c.id] = m
 		f.reg.widen(c, a.kind)
 	}
@@ -312,6 +315,10 @@ func (f *flattener) column(k []byte) *keyCol {
 	}
 	c := f.cache[string(k)]
 	if c == nil {
+		if f.scanning {
+			f.bail = true
+			return nil
+		}
 		if c = f.reg.lookup(string(k)); c == nil {
 			return nil
 		}
