@@ -5,6 +5,8 @@
 //	source    finds the inputs: files, folders, stdin, or downloaded blobs
 //	read      opens an input, detects gzip and cuts it into chunks of lines
 //	decode    turns lines into records, setting bad ones aside as rejects
+//	scan      reads a line or document in one pass; decode and flatten fall
+//	          back to fastjson for what it leaves
 //	flatten   turns a record's additionalFields text into typed values
 //	build     gathers records into per-partition buffers under a memory budget
 //	write     encodes a partition's buffered rows as a Parquet row group
