@@ -3,11 +3,13 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -173,44 +175,58 @@ func plainColumns(layout *schema.Layout, buf *rows, ids map[string]uint32, order
 	const sample, long = 2048, 1024
 	n := min(len(order), sample)
 	type stat struct {
-		seen    map[string]struct{}
-		longest int
+		seen  map[string]struct{} // keys point into buf's arena
+		plain bool
 	}
-	stats := map[string]*stat{}
-	add := func(col string, v []byte) {
-		st := stats[col]
-		if st == nil {
-			st = &stat{seen: make(map[string]struct{}, n)}
-			stats[col] = st
-		}
-		st.longest = max(st.longest, len(v))
-		if len(v) <= long {
-			st.seen[string(v)] = struct{}{}
+	stats := make([]stat, len(layout.Columns))
+	add := func(ci int, v []byte) {
+		st := &stats[ci]
+		switch {
+		case st.plain:
+		case len(v) > long:
+			st.plain, st.seen = true, nil
+		default:
+			if st.seen == nil {
+				st.seen = make(map[string]struct{}, n/4+1)
+			}
+			st.seen[unsafe.String(unsafe.SliceData(v), len(v))] = struct{}{}
+			// Past a quarter distinct, the rest of the sample cannot
+			// change the answer.
+			st.plain = n >= 64 && len(st.seen) > n/4
 		}
 	}
-	names := map[uint32]string{}
-	for _, c := range layout.Columns {
-		if c.Source == schema.FromFlattened && c.Type == schema.String {
-			names[ids[c.Name]] = c.Name
+	var fields []int // layout columns of documented text fields
+	flat := map[uint32]int{}
+	for ci, c := range layout.Columns {
+		switch {
+		case c.Source == schema.FromField && c.Type == schema.String:
+			fields = append(fields, ci)
+		case c.Source == schema.FromFlattened && c.Type == schema.String:
+			flat[ids[c.Name]] = ci
 		}
+	}
+	byID := make([]int, 0, len(ids))
+	for id, ci := range flat {
+		for int(id) >= len(byID) {
+			byID = append(byID, -1)
+		}
+		byID[id] = ci
 	}
 	for _, r := range order[:n] {
-		for _, c := range layout.Columns {
-			if c.Source == schema.FromField && c.Type == schema.String {
-				add(c.Name, buf.text(buf.field(int(r), c.Field)))
-			}
+		for _, ci := range fields {
+			add(ci, buf.text(buf.field(int(r), layout.Columns[ci].Field)))
 		}
 		m := buf.meta[r]
 		for _, a := range buf.afs[m.afLo:m.afHi] {
-			if name, ok := names[a.col]; ok {
-				add(name, buf.text(a.text))
+			if int(a.col) < len(byID) && byID[a.col] >= 0 {
+				add(byID[a.col], buf.text(a.text))
 			}
 		}
 	}
 	plain := map[string]bool{}
-	for col, st := range stats {
-		if st.longest > long || (n >= 64 && len(st.seen) > n/4) {
-			plain[col] = true
+	for ci, st := range stats {
+		if st.plain {
+			plain[layout.Columns[ci].Name] = true
 		}
 	}
 	return plain
@@ -257,72 +273,19 @@ func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, snap 
 	rg := f.pw.BeginRowGroup()
 	cols := rg.ColumnWriters()
 	layout := f.layout.Columns
+	fills := columnFills(spec, layout)
+	flat := newFlatColumns(layout, snap)
 
-	// The layout column of each flattened column id, or -1.
-	afColumn := make([]int, len(snap.byID))
-	for i := range afColumn {
-		afColumn[i] = -1
-	}
-	for ci, c := range layout {
-		if c.Source == schema.FromFlattened {
-			afColumn[snap.ids[c.Name]] = ci
-		}
-	}
-	names := make([][]byte, len(spec.inputs))
-	for i, in := range spec.inputs {
-		names[i] = []byte(in.Name)
-	}
-	snapshot := parquet.Int64Value(spec.snapshot.UnixMicro())
-
-	// Rows go a batch at a time, each row's columns filled together while
-	// its bytes are in cache, then each column's batch to its writer.
+	// Rows go a batch at a time, a column at a time, then each column's
+	// batch to its writer. Only spans and offsets are read here: the text
+	// itself is read once, by the column writers.
 	values := make([][]parquet.Value, len(layout))
 	for lo := 0; lo < len(order); lo += writeBatchRows {
-		for ci := range values {
-			values[ci] = values[ci][:0]
+		batch := order[lo:min(lo+writeBatchRows, len(order))]
+		for ci, fill := range fills {
+			values[ci] = fill(values[ci][:0], buf, batch)
 		}
-		for _, r32 := range order[lo:min(lo+writeBatchRows, len(order))] {
-			r := int(r32)
-			m := &buf.meta[r]
-			for ci, c := range layout {
-				var v parquet.Value
-				switch c.Source {
-				case schema.FromField:
-					if c.Type == schema.StringList {
-						values[ci] = appendList(values[ci], buf, buf.field(r, c.Field), ci)
-						continue
-					}
-					v = fieldValue(buf, buf.field(r, c.Field), c.Type)
-				case schema.FromSnapshot:
-					v = snapshot
-				case schema.FromExtra:
-					if m.extra.kind != schema.KindNull {
-						v = parquet.ByteArrayValue(buf.text(m.extra))
-					}
-				case schema.FromFile:
-					v = parquet.ByteArrayValue(names[m.input])
-				case schema.FromLine:
-					v = parquet.Int64Value(m.line)
-				}
-				// Flattened columns start NULL; the row's values fill them below.
-				// The setters inline where Value.Level, which checks its
-				// arguments, does not: this runs for every cell.
-				if !v.IsNull() {
-					v.SetDefinitionLevel(1)
-				}
-				v.SetColumnIndex(ci)
-				values[ci] = append(values[ci], v)
-			}
-			for _, a := range buf.afs[m.afLo:m.afHi] {
-				if int(a.col) < len(afColumn) && afColumn[a.col] >= 0 {
-					ci := afColumn[a.col]
-					v := flatValue(buf, a, layout[ci].Kind)
-					v.SetDefinitionLevel(1)
-					v.SetColumnIndex(ci)
-					values[ci][len(values[ci])-1] = v
-				}
-			}
-		}
+		flat.fill(values, buf, batch)
 		for ci, c := range layout {
 			if _, err := cols[ci].WriteRowValues(values[ci]); err != nil {
 				return fmt.Errorf("column %s: %w", c.Name, err)
@@ -331,6 +294,184 @@ func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, snap 
 	}
 	_, err := rg.Commit()
 	return err
+}
+
+// columnFill appends the values of one column for the rows of buf in batch.
+type columnFill func(dst []parquet.Value, buf *rows, batch []int32) []parquet.Value
+
+// columnFills returns how each layout column is filled, chosen once per row
+// group rather than per cell. Flattened columns start NULL; flatColumns.fill
+// sets the values rows have.
+func columnFills(spec *fileSpec, layout []schema.Column) []columnFill {
+	fills := make([]columnFill, len(layout))
+	for ci, c := range layout {
+		switch c.Source {
+		case schema.FromField:
+			fills[ci] = fieldFill(ci, c.Field, c.Type)
+		case schema.FromSnapshot:
+			fills[ci] = constFill(present(parquet.Int64Value(spec.snapshot.UnixMicro()), ci))
+		case schema.FromExtra:
+			fills[ci] = metaFill(ci, func(buf *rows, m *rowMeta) parquet.Value {
+				if m.extra.kind == schema.KindNull {
+					return parquet.Value{}
+				}
+				return parquet.ByteArrayValue(buf.text(m.extra))
+			})
+		case schema.FromFile:
+			names := make([][]byte, len(spec.inputs))
+			for i, in := range spec.inputs {
+				names[i] = []byte(in.Name)
+			}
+			fills[ci] = metaFill(ci, func(_ *rows, m *rowMeta) parquet.Value {
+				return parquet.ByteArrayValue(names[m.input])
+			})
+		case schema.FromLine:
+			fills[ci] = metaFill(ci, func(_ *rows, m *rowMeta) parquet.Value {
+				return parquet.Int64Value(m.line)
+			})
+		default:
+			fills[ci] = constFill(null(ci))
+		}
+	}
+	return fills
+}
+
+// present returns v at definition level 1 in column ci. The setters inline
+// where Value.Level, which checks its arguments, does not; loops over cells
+// call them directly, as this function is too large to inline.
+func present(v parquet.Value, ci int) parquet.Value {
+	v.SetDefinitionLevel(1)
+	v.SetColumnIndex(ci)
+	return v
+}
+
+// null returns the NULL of column ci.
+func null(ci int) parquet.Value {
+	var v parquet.Value
+	v.SetColumnIndex(ci)
+	return v
+}
+
+// grow returns dst resized to n values, its contents undefined.
+func grow(dst []parquet.Value, n int) []parquet.Value {
+	return slices.Grow(dst[:0], n)[:n]
+}
+
+func fieldFill(ci, f int, t schema.Type) columnFill {
+	nul := null(ci)
+	switch t {
+	case schema.StringList:
+		return func(dst []parquet.Value, buf *rows, batch []int32) []parquet.Value {
+			for _, r := range batch {
+				dst = appendList(dst, buf, buf.field(int(r), f), ci)
+			}
+			return dst
+		}
+	case schema.String:
+		return func(dst []parquet.Value, buf *rows, batch []int32) []parquet.Value {
+			dst = grow(dst, len(batch))
+			vals, arena, nf := buf.vals, buf.arena, buf.nf
+			for i, r := range batch {
+				s := vals[int(r)*nf+f]
+				if s.kind == schema.KindNull {
+					dst[i] = nul
+					continue
+				}
+				v := parquet.ByteArrayValue(arena[s.off : s.off+s.n])
+				v.SetDefinitionLevel(1)
+				v.SetColumnIndex(ci)
+				dst[i] = v
+			}
+			return dst
+		}
+	}
+	return func(dst []parquet.Value, buf *rows, batch []int32) []parquet.Value {
+		dst = grow(dst, len(batch))
+		for i, r := range batch {
+			s := buf.field(int(r), f)
+			if s.kind == schema.KindNull {
+				dst[i] = nul
+				continue
+			}
+			v := typedValue(buf.text(s), t)
+			v.SetDefinitionLevel(1)
+			v.SetColumnIndex(ci)
+			dst[i] = v
+		}
+		return dst
+	}
+}
+
+// metaFill fills column ci from what rows carry besides their fields; val
+// returns a NULL value for none.
+func metaFill(ci int, val func(*rows, *rowMeta) parquet.Value) columnFill {
+	return func(dst []parquet.Value, buf *rows, batch []int32) []parquet.Value {
+		dst = grow(dst, len(batch))
+		for i, r := range batch {
+			v := val(buf, &buf.meta[r])
+			if !v.IsNull() {
+				v.SetDefinitionLevel(1)
+			}
+			v.SetColumnIndex(ci)
+			dst[i] = v
+		}
+		return dst
+	}
+}
+
+func constFill(v parquet.Value) columnFill {
+	return func(dst []parquet.Value, _ *rows, batch []int32) []parquet.Value {
+		dst = grow(dst, len(batch))
+		for i := range dst {
+			dst[i] = v
+		}
+		return dst
+	}
+}
+
+// flatColumns maps flattened values to their layout columns.
+type flatColumns struct {
+	column []int32       // layout column by column id, or -1
+	typ    []schema.Type // the type of that layout column
+}
+
+func newFlatColumns(layout []schema.Column, snap regSnapshot) flatColumns {
+	fc := flatColumns{column: make([]int32, len(snap.byID)), typ: make([]schema.Type, len(snap.byID))}
+	for i := range fc.column {
+		fc.column[i] = -1
+	}
+	for ci, c := range layout {
+		if c.Source == schema.FromFlattened {
+			id := snap.ids[c.Name]
+			fc.column[id], fc.typ[id] = int32(ci), c.Kind.Type()
+		}
+	}
+	return fc
+}
+
+// fill sets the flattened values of the rows in batch, their columns
+// already filled with NULLs.
+func (fc flatColumns) fill(values [][]parquet.Value, buf *rows, batch []int32) {
+	for i, r := range batch {
+		m := &buf.meta[r]
+		afs := buf.afs[m.afLo:m.afHi]
+		for j := range afs {
+			a := &afs[j]
+			if int(a.col) >= len(fc.column) || fc.column[a.col] < 0 {
+				continue
+			}
+			ci := int(fc.column[a.col])
+			var v parquet.Value
+			if t := fc.typ[a.col]; t == schema.String {
+				v = parquet.ByteArrayValue(buf.arena[a.text.off : a.text.off+a.text.n])
+			} else {
+				v = flatValue(buf, a, t)
+			}
+			v.SetDefinitionLevel(1)
+			v.SetColumnIndex(ci)
+			values[ci][i] = v
+		}
+	}
 }
 
 // fieldValue returns a documented field's Parquet value: a String's text,
@@ -346,9 +487,9 @@ func fieldValue(buf *rows, s span, t schema.Type) parquet.Value {
 	return typedValue(buf.text(s), t)
 }
 
-// flatValue converts a flattened value to the type of its column's kind.
-func flatValue(buf *rows, a afVal, col schema.Kind) parquet.Value {
-	switch col.Type() {
+// flatValue converts a flattened value to t, its column's type.
+func flatValue(buf *rows, a *afVal, t schema.Type) parquet.Value {
+	switch t {
 	case schema.Bool:
 		return parquet.BooleanValue(a.num == 1)
 	case schema.Int64:
@@ -364,6 +505,9 @@ func flatValue(buf *rows, a afVal, col schema.Kind) parquet.Value {
 
 // sortRows returns the order of buf's rows by the dataset's sort keys, then by
 // input and line, so that equal keys keep a stable, input-defined order.
+//
+// Keys compare by their first 8 bytes, read once per row as a big-endian
+// number, and in full only when those are equal.
 func sortRows(ds *schema.Dataset, buf *rows) []int32 {
 	var keys []int
 	for _, k := range ds.SortKeys {
@@ -373,23 +517,46 @@ func sortRows(ds *schema.Dataset, buf *rows) []int32 {
 			}
 		}
 	}
-	order := make([]int32, buf.len())
+	n, nk := buf.len(), len(keys)
+	prefix := make([]uint64, n*nk)
+	order := make([]int32, n)
 	for i := range order {
 		order[i] = int32(i)
+		for j, f := range keys {
+			prefix[i*nk+j] = keyPrefix(buf.text(buf.field(i, f)))
+		}
 	}
 	slices.SortFunc(order, func(a, b int32) int {
-		for _, f := range keys {
+		pa, pb := prefix[int(a)*nk:int(a)*nk+nk], prefix[int(b)*nk:int(b)*nk+nk]
+		for j, f := range keys {
+			if pa[j] != pb[j] {
+				if pa[j] < pb[j] {
+					return -1
+				}
+				return 1
+			}
 			if c := bytes.Compare(buf.text(buf.field(int(a), f)), buf.text(buf.field(int(b), f))); c != 0 {
 				return c
 			}
 		}
-		ma, mb := buf.meta[a], buf.meta[b]
+		ma, mb := &buf.meta[a], &buf.meta[b]
 		if ma.input != mb.input {
 			return int(ma.input - mb.input)
 		}
 		return int(ma.line - mb.line)
 	})
 	return order
+}
+
+// keyPrefix is b's first 8 bytes as a big-endian number, zeros past its end:
+// when two prefixes differ, the texts compare as they do.
+func keyPrefix(b []byte) uint64 {
+	if len(b) >= 8 {
+		return binary.BigEndian.Uint64(b)
+	}
+	var p [8]byte
+	copy(p[:], b)
+	return binary.BigEndian.Uint64(p[:])
 }
 
 // countWriter counts the bytes written through it.
