@@ -91,32 +91,48 @@ func (r *rows) put(b []byte, k schema.Kind) span {
 
 // copyRow appends row i of src to r.
 func (r *rows) copyRow(src *rows, i int) {
-	m := src.meta[i]
-	n := m.afHi - m.afLo
-	delta, afLo := r.appendMoved(src.arena[m.lo:m.hi], m.lo, src.vals[i*src.nf:(i+1)*src.nf], src.afs[m.afLo:m.afHi])
-	m.extra = m.extra.moved(delta)
-	m.lo, m.hi = m.lo+delta, m.hi+delta
-	m.afLo, m.afHi = afLo, afLo+n
-	r.meta = append(r.meta, m)
+	m := &src.meta[i]
+	from := r.lens()
+	r.arena = append(r.arena, src.arena[m.lo:m.hi]...)
+	r.vals = append(r.vals, src.vals[i*src.nf:(i+1)*src.nf]...)
+	r.meta = append(r.meta, *m)
+	r.afs = append(r.afs, src.afs[m.afLo:m.afHi]...)
+	r.moveTail(from, uint32(from.arena)-m.lo, uint32(from.afs)-m.afLo)
 }
 
-// appendMoved appends arena bytes, which began at offset from where they
-// were, with the vals and afs that point into them, moving their offsets.
-// It returns how far offsets moved (modulo 2^32) and where the afs begin.
-func (r *rows) appendMoved(arena []byte, from uint32, vals []span, afs []afVal) (delta, afLo uint32) {
-	delta = uint32(len(r.arena)) - from
-	r.arena = append(r.arena, arena...)
-	lo := len(r.vals)
-	r.vals = append(r.vals, vals...)
-	for j := lo; j < len(r.vals); j++ {
+// appendRows appends all rows of src to r.
+func (r *rows) appendRows(src *rows) {
+	from := r.lens()
+	r.arena = append(r.arena, src.arena...)
+	r.vals = append(r.vals, src.vals...)
+	r.meta = append(r.meta, src.meta...)
+	r.afs = append(r.afs, src.afs...)
+	r.moveTail(from, uint32(from.arena), uint32(from.afs))
+}
+
+// rowsLens are the lengths of a rows' slices at one moment.
+type rowsLens struct{ arena, vals, meta, afs int }
+
+func (r *rows) lens() rowsLens {
+	return rowsLens{len(r.arena), len(r.vals), len(r.meta), len(r.afs)}
+}
+
+// moveTail moves the offsets of what r holds past from, rows appended with
+// their offsets as they were: arena offsets by delta, afs indexes by afDelta
+// (both modulo 2^32).
+func (r *rows) moveTail(from rowsLens, delta, afDelta uint32) {
+	for j := from.vals; j < len(r.vals); j++ {
 		r.vals[j] = r.vals[j].moved(delta)
 	}
-	afLo = uint32(len(r.afs))
-	r.afs = append(r.afs, afs...)
-	for j := int(afLo); j < len(r.afs); j++ {
+	for j := from.afs; j < len(r.afs); j++ {
 		r.afs[j].text = r.afs[j].text.moved(delta)
 	}
-	return delta, afLo
+	for i := from.meta; i < len(r.meta); i++ {
+		m := &r.meta[i]
+		m.extra = m.extra.moved(delta)
+		m.lo, m.hi = m.lo+delta, m.hi+delta
+		m.afLo, m.afHi = m.afLo+afDelta, m.afHi+afDelta
+	}
 }
 
 // moved returns s with its offset moved by delta; a null span has none.

@@ -1,11 +1,11 @@
 package pipeline
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"unsafe"
 )
 
@@ -15,65 +15,60 @@ import (
 // rows, and every row group's metadata stays in memory until its file is
 // finished. Rows are stored in their in-memory form, one segment a spill,
 // and read back when the partition has enough for a row group.
+//
+// Segments go to the file and come back without a buffer between: they are
+// large, and are read straight into the rows that gather a row group.
 type spillFile struct {
 	f     *os.File
-	w     *bufio.Writer
 	bytes int64 // rows' memory size spilled so far
 }
+
+// segmentHeader is the size of a segment's header: the lengths of the
+// rows' arena, vals, meta and afs.
+const segmentHeader = 32
 
 func newSpillFile(dir string) (*spillFile, error) {
 	f, err := os.CreateTemp(dir, "spill-*")
 	if err != nil {
 		return nil, fmt.Errorf("spill: %w", err)
 	}
-	return &spillFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+	return &spillFile{f: f}, nil
 }
 
 // write appends r as one segment.
 func (s *spillFile) write(r *rows) error {
-	var hdr [32]byte
+	var hdr [segmentHeader]byte
 	binary.LittleEndian.PutUint64(hdr[0:], uint64(len(r.arena)))
 	binary.LittleEndian.PutUint64(hdr[8:], uint64(len(r.vals)))
 	binary.LittleEndian.PutUint64(hdr[16:], uint64(len(r.meta)))
 	binary.LittleEndian.PutUint64(hdr[24:], uint64(len(r.afs)))
 	for _, b := range [][]byte{hdr[:], r.arena, asBytes(r.vals), asBytes(r.meta), asBytes(r.afs)} {
-		if _, err := s.w.Write(b); err != nil {
-			return fmt.Errorf("spill: %w", err)
+		if _, err := s.f.Write(b); err != nil {
+			return fmt.Errorf("spill %s: %w", s.f.Name(), err)
 		}
 	}
 	s.bytes += r.used()
 	return nil
 }
 
-// segments reads the segments back in order, calling fn with each; the rows
-// passed are reused between calls. It closes and removes the file.
-func (s *spillFile) segments(nf int, fn func(*rows) error) error {
+// segments appends the segments to acc in order, calling fn after each;
+// fn may write acc out and reset it. It closes and removes the file.
+func (s *spillFile) segments(acc *rows, fn func() error) error {
 	defer s.remove()
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("spill: %w", err)
-	}
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("spill: %w", err)
+		return fmt.Errorf("spill %s: %w", s.f.Name(), err)
 	}
-	br := bufio.NewReaderSize(s.f, 256<<10)
-	seg := newRows(nf)
 	for {
-		var hdr [32]byte
-		if _, err := io.ReadFull(br, hdr[:]); err == io.EOF {
+		var hdr [segmentHeader]byte
+		if _, err := io.ReadFull(s.f, hdr[:]); err == io.EOF {
 			return nil
 		} else if err != nil {
-			return fmt.Errorf("spill: %w", err)
+			return fmt.Errorf("spill %s: %w", s.f.Name(), err)
 		}
-		seg.arena = resize(seg.arena, binary.LittleEndian.Uint64(hdr[0:]))
-		seg.vals = resize(seg.vals, binary.LittleEndian.Uint64(hdr[8:]))
-		seg.meta = resize(seg.meta, binary.LittleEndian.Uint64(hdr[16:]))
-		seg.afs = resize(seg.afs, binary.LittleEndian.Uint64(hdr[24:]))
-		for _, b := range [][]byte{seg.arena, asBytes(seg.vals), asBytes(seg.meta), asBytes(seg.afs)} {
-			if _, err := io.ReadFull(br, b); err != nil {
-				return fmt.Errorf("spill: %w", err)
-			}
+		if err := acc.readSegment(s.f, hdr); err != nil {
+			return fmt.Errorf("spill %s: %w", s.f.Name(), err)
 		}
-		if err := fn(seg); err != nil {
+		if err := fn(); err != nil {
 			return err
 		}
 	}
@@ -84,6 +79,33 @@ func (s *spillFile) remove() {
 	os.Remove(s.f.Name())
 }
 
+// readSegment reads the segment hdr heads from src onto the end of r, and
+// moves the offsets it holds, which count from the segment's start.
+func (r *rows) readSegment(src io.Reader, hdr [segmentHeader]byte) error {
+	from := r.lens()
+	r.arena = extend(r.arena, binary.LittleEndian.Uint64(hdr[0:]))
+	r.vals = extend(r.vals, binary.LittleEndian.Uint64(hdr[8:]))
+	r.meta = extend(r.meta, binary.LittleEndian.Uint64(hdr[16:]))
+	r.afs = extend(r.afs, binary.LittleEndian.Uint64(hdr[24:]))
+	tail := [][]byte{r.arena[from.arena:], asBytes(r.vals[from.vals:]),
+		asBytes(r.meta[from.meta:]), asBytes(r.afs[from.afs:])}
+	for _, b := range tail {
+		if _, err := io.ReadFull(src, b); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	r.moveTail(from, uint32(from.arena), uint32(from.afs))
+	return nil
+}
+
+// extend returns s lengthened by n elements, their contents undefined.
+func extend[T any](s []T, n uint64) []T {
+	return slices.Grow(s, int(n))[:len(s)+int(n)]
+}
+
 // asBytes views a slice of plain values (no pointers) as bytes.
 func asBytes[T any](s []T) []byte {
 	if len(s) == 0 {
@@ -91,24 +113,4 @@ func asBytes[T any](s []T) []byte {
 	}
 	var zero T
 	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*int(unsafe.Sizeof(zero)))
-}
-
-func resize[T any](s []T, n uint64) []T {
-	if uint64(cap(s)) >= n {
-		return s[:n]
-	}
-	return make([]T, n)
-}
-
-// appendRows appends all rows of src to r, moving their offsets.
-func (r *rows) appendRows(src *rows) {
-	delta, afBase := r.appendMoved(src.arena, 0, src.vals, src.afs)
-	lo := len(r.meta)
-	r.meta = append(r.meta, src.meta...)
-	for i := lo; i < len(r.meta); i++ {
-		m := &r.meta[i]
-		m.extra = m.extra.moved(delta)
-		m.lo, m.hi = m.lo+delta, m.hi+delta
-		m.afLo, m.afHi = m.afLo+afBase, m.afHi+afBase
-	}
 }

@@ -68,8 +68,7 @@ type openFile struct {
 func (p *partWriter) flushPending(ctx context.Context, sp *spillFile, buf *rows, limit int64, acc *rows) error {
 	acc.reset()
 	if sp != nil {
-		err := sp.segments(acc.nf, func(seg *rows) error {
-			acc.appendRows(seg)
+		err := sp.segments(acc, func() error {
 			if acc.used() < limit {
 				return nil
 			}
