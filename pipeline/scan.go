@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"unicode/utf8"
 
@@ -218,12 +219,10 @@ func scanString(src []byte, i int) (end int, esc bool, ok bool) {
 // skipPlain returns the index of the first quote or backslash in src from
 // i on, or len(src).
 func skipPlain(src []byte, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(src); i += 8 {
 		w := binary.LittleEndian.Uint64(src[i:])
-		q, b := w^(ones*'"'), w^(ones*'\\')
-		if ((q-ones)&^q|(b-ones)&^b)&highs != 0 {
-			break
+		if m := zeroBytes(w^(ones*'"')) | zeroBytes(w^(ones*'\\')); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for ; i < len(src); i++ {
@@ -233,6 +232,13 @@ func skipPlain(src []byte, i int) int {
 	}
 	return i
 }
+
+const ones, highs = 0x0101010101010101, 0x8080808080808080
+
+// zeroBytes returns a mask whose lowest set bit is the high bit of the
+// lowest zero byte of w, or 0 when w has none. (Bits above it may be set
+// falsely; only the lowest is exact.)
+func zeroBytes(w uint64) uint64 { return (w - ones) &^ w & highs }
 
 // numberLen returns the length of the JSON number at the start of b, or 0
 // when b does not start with one as the JSON grammar spells it.
@@ -325,50 +331,67 @@ func skipNested(src []byte, i int) (int, bool) {
 // escape fastjson would keep as written or pair: an unknown one, a short or
 // malformed \u, or a surrogate.
 func appendUnescaped(dst, raw []byte) ([]byte, bool) {
-	// The text only shrinks: write it in place in dst's spare room.
+	// The text only shrinks: write it in place in dst's spare room, eight
+	// bytes at a time up to the next backslash.
 	n := len(dst)
 	dst = slices.Grow(dst, len(raw))[:n+len(raw)]
 	out := dst[n:]
-	j := 0
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			out[j] = c
-			j++
-			continue
-		}
-		if i+1 >= len(raw) {
-			return dst[:n], false
-		}
-		i++
-		switch raw[i] {
-		case '"', '\\', '/':
-			c = raw[i]
-		case 'b':
-			c = '\b'
-		case 'f':
-			c = '\f'
-		case 'n':
-			c = '\n'
-		case 'r':
-			c = '\r'
-		case 't':
-			c = '\t'
-		case 'u':
-			r, ok := hex4(raw[i+1:])
-			if !ok || 0xD800 <= r && r <= 0xDFFF {
-				return dst[:n], false
+	i, j := 0, 0
+	for i < len(raw) {
+		if i+8 <= len(raw) {
+			w := binary.LittleEndian.Uint64(raw[i:])
+			binary.LittleEndian.PutUint64(out[j:], w) // j <= i: there is room
+			m := zeroBytes(w ^ (ones * '\\'))
+			if m == 0 {
+				i, j = i+8, j+8
+				continue
 			}
-			j += utf8.EncodeRune(out[j:], r)
-			i += 4
+			k := bits.TrailingZeros64(m) / 8
+			i, j = i+k, j+k
+		} else if raw[i] != '\\' {
+			out[j] = raw[i]
+			i, j = i+1, j+1
 			continue
-		default:
+		}
+		var ok bool
+		if i, j, ok = unescapeAt(raw, i, out, j); !ok {
 			return dst[:n], false
 		}
-		out[j] = c
-		j++
 	}
 	return dst[:n+j], true
+}
+
+// unescapeAt decodes the escape at raw[i] into out[j:], and returns where
+// each continues.
+func unescapeAt(raw []byte, i int, out []byte, j int) (int, int, bool) {
+	if i+1 >= len(raw) {
+		return 0, 0, false
+	}
+	var c byte
+	switch raw[i+1] {
+	case '"', '\\', '/':
+		c = raw[i+1]
+	case 'b':
+		c = '\b'
+	case 'f':
+		c = '\f'
+	case 'n':
+		c = '\n'
+	case 'r':
+		c = '\r'
+	case 't':
+		c = '\t'
+	case 'u':
+		r, ok := hex4(raw[i+2:])
+		if !ok || 0xD800 <= r && r <= 0xDFFF {
+			return 0, 0, false
+		}
+		return i + 6, j + utf8.EncodeRune(out[j:], r), true
+	default:
+		return 0, 0, false
+	}
+	out[j] = c
+	return i + 2, j + 1, true
 }
 
 // putUnescaped appends a string's raw contents to the arena, escapes

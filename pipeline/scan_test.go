@@ -243,3 +243,31 @@ func TestScanMatchesParseOnSamples(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendUnescaped checks that what appendUnescaped decodes, it decodes
+// as fastjson does, and that it leaves what dst held.
+func FuzzAppendUnescaped(f *testing.F) {
+	for _, s := range []string{`plain`, `a\"b\\c\/d\b\f\n\r\t`, `\u00e9xxxxxxxx\u20AC`, `\ud83d\ude00`, `01234567\"`, `\u12`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		lit := `"` + raw + `"`
+		if end, _, ok := scanString([]byte(lit), 1); !ok || end != len(lit)-1 {
+			return // not the contents of one string
+		}
+		got, ok := appendUnescaped([]byte("prefix"), []byte(raw))
+		if !bytes.HasPrefix(got, []byte("prefix")) {
+			t.Fatalf("dst's bytes changed: %q", got)
+		}
+		if !ok {
+			return
+		}
+		v, err := fastjson.Parse(lit)
+		if err != nil {
+			t.Fatalf("fastjson refuses %s: %v", lit, err)
+		}
+		if want := v.GetStringBytes(); string(got[len("prefix"):]) != string(want) {
+			t.Fatalf("appendUnescaped(%q) = %q, fastjson %q", raw, got[len("prefix"):], want)
+		}
+	})
+}
