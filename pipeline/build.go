@@ -65,7 +65,7 @@ type buildOptions struct {
 // partState is a partition's buffer and writer.
 type partState struct {
 	key      partKey
-	buf      *rows
+	buf      *rowBlocks // nil until rows come
 	writer   *partWriter
 	spill    *spillFile // rows set aside on disk, or nil
 	inflight bool
@@ -76,7 +76,7 @@ type partState struct {
 func (p *partState) pending() int64 {
 	n := int64(0)
 	if p.buf != nil {
-		n = p.buf.used()
+		n = p.buf.used
 	}
 	if p.spill != nil {
 		n += p.spill.bytes
@@ -86,14 +86,21 @@ func (p *partState) pending() int64 {
 
 type flushJob struct {
 	part  *partState
-	buf   *rows      // may be nil
+	buf   *rowBlocks // may be nil
 	spill *spillFile // may be nil
 }
 
 type flushDone struct {
 	part *partState
-	buf  *rows
+	buf  *rowBlocks // may be nil
 	err  error
+}
+
+// blockTarget is the size of new buffer blocks with open partitions: a
+// quarter of each one's share of the budget, so that the room left in
+// partitions' last blocks stays a small part of it.
+func blockTarget(opt buildOptions, open int) int64 {
+	return min(max(opt.budget/int64(4*open), 4<<10), max(opt.rowGroupBytes, 4<<10))
 }
 
 // build gathers the rows of incoming batches into per-partition buffers and
@@ -119,19 +126,26 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 		go func() {
 			acc := newRows(len(spec.ds.Fields))
 			for j := range jobs {
-				err := j.part.writer.flushPending(fileCtx, j.spill, j.buf, opt.rowGroupBytes, acc)
+				var blocks []*rows
+				if j.buf != nil {
+					blocks = j.buf.blocks
+				}
+				err := j.part.writer.flushPending(fileCtx, j.spill, blocks, opt.rowGroupBytes, acc)
 				done <- flushDone{part: j.part, buf: j.buf, err: err}
 			}
 		}()
 	}
 	defer close(jobs)
 
-	var free []*rows // written buffers, emptied for reuse
+	// Blocks emptied by a spill or a flush are kept for reuse, up to a
+	// quarter of the budget (not counted in it while unused): with every
+	// partition open at once, buffers are spilled and refilled all the time.
+	pool := &blockPool{max: opt.budget / 4}
 	enqueue := func(p *partState) {
 		p.inflight = true
 		p.inSize = 0
 		if p.buf != nil {
-			p.inSize = p.buf.size()
+			p.inSize = p.buf.size
 			used -= p.inSize
 		}
 		if p.spill != nil {
@@ -140,18 +154,6 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 		used += p.inSize
 		queue = append(queue, flushJob{part: p, buf: p.buf, spill: p.spill})
 		p.buf, p.spill = nil, nil // until rows come
-	}
-	// Spilled buffers are kept for reuse, up to a quarter of the budget
-	// (not counted in it while unused): with every partition open at once,
-	// buffers are spilled and refilled all the time, and growing each anew
-	// cost a copy of every row. Written buffers, row-group sized, are not.
-	var freeBytes int64
-	recycle := func(r *rows) {
-		if size := r.size(); freeBytes+size <= opt.budget/4 {
-			r.reset()
-			free = append(free, r)
-			freeBytes += size
-		}
 	}
 	// spill sets p's buffer aside on disk, freeing its memory.
 	spill := func(p *partState) error {
@@ -162,18 +164,20 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 			}
 			p.spill = sf
 		}
-		if err := p.spill.write(p.buf); err != nil {
-			return err
+		for _, r := range p.buf.blocks {
+			if err := p.spill.write(r); err != nil {
+				return err
+			}
 		}
-		used -= p.buf.size()
-		recycle(p.buf)
+		used -= p.buf.size
+		pool.put(p.buf)
 		p.buf = nil
 		return nil
 	}
 	pickLargest := func() *partState {
 		var best *partState
 		for _, p := range order {
-			if !p.inflight && p.buf != nil && p.buf.len() > 0 && (best == nil || p.buf.used() > best.buf.used()) {
+			if !p.inflight && p.buf != nil && p.buf.len() > 0 && (best == nil || p.buf.used > best.buf.used) {
 				best = p
 			}
 		}
@@ -184,6 +188,9 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 		running--
 		used -= d.part.inSize
 		d.part.inflight, d.part.inSize = false, 0
+		if d.buf != nil {
+			pool.put(d.buf)
+		}
 		if d.err != nil && firstErr == nil {
 			firstErr = d.err
 		}
@@ -237,20 +244,14 @@ func build(ctx, fileCtx context.Context, spec *fileSpec, opt buildOptions, date 
 					p = &partState{key: k, writer: &partWriter{spec: spec, key: k}}
 					parts[k] = p
 					order = append(order, p)
+					pool.target = blockTarget(opt, len(order))
 				}
 				if p.buf == nil {
-					// A written buffer, emptied, saves growing one anew.
-					if n := len(free); n > 0 {
-						p.buf, free = free[n-1], free[:n-1]
-						freeBytes -= p.buf.size()
-						used += p.buf.size()
-					} else {
-						p.buf = newRows(len(spec.ds.Fields))
-					}
+					p.buf = &rowBlocks{}
 				}
-				before := p.buf.size()
-				p.buf.copyRow(b.rows, i)
-				used += p.buf.size() - before
+				before := p.buf.size
+				p.buf.copyRow(b.rows, i, pool)
+				used += p.buf.size - before
 				if !p.inflight && p.pending() >= opt.rowGroupBytes {
 					enqueue(p)
 				}

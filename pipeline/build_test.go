@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"reflect"
 	"regexp"
 	"testing"
 	"time"
@@ -50,4 +51,40 @@ func FuzzPartitionPath(f *testing.F) {
 			t.Fatalf("group %s, hint %q: path %q", group, hint, p)
 		}
 	})
+}
+
+// TestRowBlocks copies rows through blocks far smaller than the rows of a
+// partition, some smaller than one row, and gathers them back.
+func TestRowBlocks(t *testing.T) {
+	src, _ := sampleRows(t, schema.HardwareFirmware, 500)
+	for _, target := range []int64{1, 4 << 10, 64 << 10, 1 << 20} {
+		pool := &blockPool{target: target, max: 1 << 20}
+		var b rowBlocks
+		for i := 0; i < src.len(); i++ {
+			b.copyRow(src, i, pool)
+		}
+		all := newRows(src.nf)
+		size := int64(0)
+		for _, r := range b.blocks {
+			all.appendRows(r)
+			size += r.size()
+		}
+		if b.len() != src.len() || b.used != all.used() || b.size != size {
+			t.Errorf("target %d: len %d used %d size %d, want %d, %d, %d", target, b.len(), b.used, b.size, src.len(), all.used(), size)
+		}
+		if !reflect.DeepEqual(viewRows(all), viewRows(src)) {
+			t.Errorf("target %d: rows gathered from %d blocks differ", target, len(b.blocks))
+		}
+		// Blocks put back are handed out again, empty.
+		n := len(b.blocks)
+		pool.put(&b)
+		if n > 1 && len(pool.free) == 0 && target > 1 {
+			t.Errorf("target %d: no block kept of %d", target, n)
+		}
+		for _, r := range pool.free {
+			if r.len() != 0 || len(r.arena) != 0 {
+				t.Errorf("target %d: a block kept holds rows", target)
+			}
+		}
+	}
 }

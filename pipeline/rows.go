@@ -100,6 +100,21 @@ func (r *rows) copyRow(src *rows, i int) {
 	r.moveTail(from, uint32(from.arena)-m.lo, uint32(from.afs)-m.afLo)
 }
 
+// fits reports whether row i of src fits in what r has room for.
+func (r *rows) fits(src *rows, i int) bool {
+	m := &src.meta[i]
+	return len(r.meta) < cap(r.meta) &&
+		len(r.vals)+r.nf <= cap(r.vals) &&
+		len(r.arena)+int(m.hi-m.lo) <= cap(r.arena) &&
+		len(r.afs)+int(m.afHi-m.afLo) <= cap(r.afs)
+}
+
+// rowBytes is the memory row i takes, as used counts it.
+func (r *rows) rowBytes(i int) int64 {
+	m := &r.meta[i]
+	return int64(m.hi-m.lo) + int64(r.nf)*12 + 64 + int64(m.afHi-m.afLo)*32
+}
+
 // appendRows appends all rows of src to r.
 func (r *rows) appendRows(src *rows) {
 	from := r.lens()
@@ -148,4 +163,82 @@ func (r *rows) reset() {
 	r.vals = r.vals[:0]
 	r.meta = r.meta[:0]
 	r.afs = r.afs[:0]
+}
+
+// rowBlocks is a partition's buffered rows in blocks of fixed capacity,
+// filled in turn: the buffer grows without copying what it holds, and what
+// it takes from the budget is its rows and the room left in its last block.
+type rowBlocks struct {
+	blocks []*rows
+	size   int64 // the blocks' capacity, as rows.size counts it
+	used   int64 // what the rows take, as rows.used counts it
+	n      int   // rows held
+}
+
+func (b *rowBlocks) len() int { return b.n }
+
+// minBlock is the size of a partition's first block, unless the pool's
+// target is smaller.
+const minBlock = 32 << 10
+
+// copyRow appends row i of src, in a block from pool when the last is full.
+// New blocks grow with the buffer, as large as what it holds, up to the
+// pool's target: a partition of a few rows takes little.
+func (b *rowBlocks) copyRow(src *rows, i int, pool *blockPool) {
+	var last *rows
+	if n := len(b.blocks); n > 0 {
+		last = b.blocks[n-1]
+	}
+	if last == nil || !last.fits(src, i) {
+		last = pool.get(src, i, min(max(b.size, minBlock), pool.target))
+		b.blocks = append(b.blocks, last)
+		b.size += last.size()
+	}
+	last.copyRow(src, i)
+	b.used += src.rowBytes(i)
+	b.n++
+}
+
+// blockPool hands out the blocks of partition buffers, and keeps blocks a
+// spill or a flush emptied, up to max bytes, so that blocks are allocated
+// once rather than for every partition's every fill.
+type blockPool struct {
+	target int64 // bytes a partition's blocks grow to
+	max    int64
+	free   []*rows
+	bytes  int64 // what free holds
+}
+
+// get returns an empty block with room for row i of src at least: one kept,
+// or a new one of about size bytes shaped like src, its slices filling at
+// the pace src's rows fill them.
+func (p *blockPool) get(src *rows, i int, size int64) *rows {
+	if n := len(p.free); n > 0 && p.free[n-1].fits(src, i) {
+		r := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.bytes -= r.size()
+		return r
+	}
+	n := int64(src.len())
+	capRows := max(size/max(src.used()/n, 1)*5/4, 1) // a quarter spare for rows larger than most
+	m := &src.meta[i]
+	return &rows{
+		nf:    src.nf,
+		arena: make([]byte, 0, max(int64(len(src.arena))*capRows/n, int64(m.hi-m.lo))),
+		vals:  make([]span, 0, capRows*int64(src.nf)),
+		meta:  make([]rowMeta, 0, capRows),
+		afs:   make([]afVal, 0, max(int64(len(src.afs))*capRows/n, int64(m.afHi-m.afLo))),
+	}
+}
+
+// put takes back the blocks of b, emptied, as room allows; blocks much
+// larger than new ones are let go.
+func (p *blockPool) put(b *rowBlocks) {
+	for _, r := range b.blocks {
+		if size := r.size(); size <= 2*p.target && p.bytes+size <= p.max {
+			r.reset()
+			p.free = append(p.free, r)
+			p.bytes += size
+		}
+	}
 }

@@ -63,9 +63,10 @@ type openFile struct {
 	layout *schema.Layout
 }
 
-// flushPending writes what a partition has set aside on disk and then buf,
-// as row groups of about limit bytes, using acc to gather rows.
-func (p *partWriter) flushPending(ctx context.Context, sp *spillFile, buf *rows, limit int64, acc *rows) error {
+// flushPending writes what a partition has set aside on disk and then the
+// rows of blocks, as row groups of about limit bytes, using acc to gather
+// rows.
+func (p *partWriter) flushPending(ctx context.Context, sp *spillFile, blocks []*rows, limit int64, acc *rows) error {
 	acc.reset()
 	if sp != nil {
 		err := sp.segments(acc, func() error {
@@ -80,11 +81,11 @@ func (p *partWriter) flushPending(ctx context.Context, sp *spillFile, buf *rows,
 			return err
 		}
 	}
-	if buf != nil && buf.len() > 0 {
-		if acc.len() == 0 {
-			return p.flush(ctx, buf)
-		}
-		acc.appendRows(buf)
+	if len(blocks) == 1 && acc.len() == 0 {
+		return p.flush(ctx, blocks[0])
+	}
+	for _, b := range blocks {
+		acc.appendRows(b)
 	}
 	if acc.len() > 0 {
 		return p.flush(ctx, acc)
