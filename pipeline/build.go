@@ -96,9 +96,9 @@ type flushDone struct {
 	err  error
 }
 
-// blockTarget is the size of new buffer blocks with open partitions: a
-// quarter of each one's share of the budget, so that the room left in
-// partitions' last blocks stays a small part of it.
+// blockTarget is the size a partition's buffer blocks grow to with open
+// partitions: a quarter of each one's share of the budget, so that the room
+// left in partitions' last blocks stays a small part of it.
 func blockTarget(opt buildOptions, open int) int64 {
 	return min(max(opt.budget/int64(4*open), 4<<10), max(opt.rowGroupBytes, 4<<10))
 }
