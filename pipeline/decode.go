@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 
@@ -170,6 +171,11 @@ func (d *decoder) scanLine(input int, line int64, text []byte, dst *rows) (strin
 func (d *decoder) parseLine(input int, line int64, text []byte, dst *rows) string {
 	v, err := d.parser.ParseBytes(text)
 	if err != nil {
+		return reasonNotJSON + ": " + err.Error()
+	}
+	// fastjson takes numbers such as 1-2, .5 or NaN, and control characters
+	// in strings; they would reach extra_fields as invalid JSON.
+	if err := json.Unmarshal(text, new(json.RawMessage)); err != nil {
 		return reasonNotJSON + ": " + err.Error()
 	}
 	obj, err := v.Object()
@@ -396,10 +402,14 @@ func (d *decoder) flattenField(dst *rows, v jval, raw span) {
 			}
 		}
 		var err error
-		if doc, err = d.fl.parser.ParseBytes(text); err != nil {
+		if doc, err = d.fl.parser.ParseBytes(text); err != nil || !json.Valid(text) {
 			d.stats.unflattenable++
 			return
 		}
+	}
+	if doc == nil { // a number or boolean: nothing to flatten
+		d.stats.unflattenable++
+		return
 	}
 	ok, dups := d.fl.flatten(dst, doc)
 	if !ok {

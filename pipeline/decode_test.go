@@ -62,7 +62,17 @@ func TestDecodeLine(t *testing.T) {
 		{name: "af null", line: `{"DeviceId":"d1","AdditionalFields":null}`, device: "d1", extra: "<null>", af: "<null>"},
 		{name: "bom and crlf", line: "\xef\xbb\xbf{\"DeviceId\":\"d1\"}\r\n", device: "d1", extra: "<null>", af: "<null>"},
 		{name: "number device id", line: `{"DeviceId":12}`, device: "12", extra: "<null>", af: "<null>"},
+		{name: "af number", line: `{"DeviceId":"d1","AdditionalFields":0}`, device: "d1", extra: "<null>", af: "0"},
+		{name: "af boolean", line: `{"DeviceId":"d1","AdditionalFields":true}`, device: "d1", extra: "<null>", af: "true"},
 		{name: "not json", line: `{"DeviceId":`, reject: reasonNotJSON},
+		// fastjson reads these; they are not JSON, and would reach
+		// extra_fields as such.
+		{name: "number expression", line: `{"DeviceId":"d1","X":1-2}`, reject: reasonNotJSON},
+		{name: "leading zero", line: `{"DeviceId":"d1","X":01}`, reject: reasonNotJSON},
+		{name: "NaN", line: `{"DeviceId":"d1","X":NaN}`, reject: reasonNotJSON},
+		{name: "bad number nested", line: `{"DeviceId":"d1","X":[.5]}`, reject: reasonNotJSON},
+		{name: "raw control character", line: "{\"DeviceId\":\"d1\",\"X\":\"a\tb\"}", reject: reasonNotJSON},
+		{name: "unknown escape", line: `{"DeviceId":"d1","X":"a\qb"}`, reject: reasonNotJSON},
 		{name: "array", line: `[1,2]`, reject: reasonNotObject},
 		{name: "string", line: `"x"`, reject: reasonNotObject},
 		{name: "no device", line: `{"DeviceName":"x"}`, reject: reasonNoDevice},

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"math/bits"
 	"slices"
 	"unicode/utf8"
@@ -178,7 +179,7 @@ func (s *objScanner) value() (jval, bool) {
 			return jval{}, false
 		}
 		node, err := s.nested.ParseBytes(s.src[start:end])
-		if err != nil {
+		if err != nil || !json.Valid(s.src[start:end]) {
 			return jval{}, false
 		}
 		s.i = end
@@ -202,10 +203,13 @@ func (s *objScanner) literal(lit string, t fastjson.Type, at int) (jval, bool) {
 // bytes at a time for a quote or a backslash: strings here are short, or
 // full of escapes (a document held as a string), where searching from quote
 // to quote would cost a call for every few bytes.
+//
+// A control character, which JSON allows only escaped, ends the scan as a
+// string never closed would.
 func scanString(src []byte, i int) (end int, esc bool, ok bool) {
 	for {
 		i = skipPlain(src, i)
-		if i >= len(src) {
+		if i >= len(src) || src[i] < 0x20 {
 			return 0, false, false
 		}
 		if src[i] == '"' {
@@ -213,20 +217,24 @@ func scanString(src []byte, i int) (end int, esc bool, ok bool) {
 		}
 		esc = true
 		i += 2 // the backslash and the byte it escapes
+		if i <= len(src) && src[i-1] < 0x20 {
+			return 0, false, false
+		}
 	}
 }
 
-// skipPlain returns the index of the first quote or backslash in src from
-// i on, or len(src).
+// skipPlain returns the index of the first quote, backslash or control
+// character in src from i on, or len(src).
 func skipPlain(src []byte, i int) int {
 	for ; i+8 <= len(src); i += 8 {
 		w := binary.LittleEndian.Uint64(src[i:])
-		if m := zeroBytes(w^(ones*'"')) | zeroBytes(w^(ones*'\\')); m != 0 {
+		m := zeroBytes(w^(ones*'"')) | zeroBytes(w^(ones*'\\')) | (w-ones*0x20)&^w&highs
+		if m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for ; i < len(src); i++ {
-		if c := src[i]; c == '"' || c == '\\' {
+		if c := src[i]; c == '"' || c == '\\' || c < 0x20 {
 			return i
 		}
 	}

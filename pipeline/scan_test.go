@@ -35,6 +35,9 @@ func TestObjScanner(t *testing.T) {
 		{name: "bare minus", src: `{"a":-}`, want: "bail"},
 		{name: "NaN", src: `{"a":NaN}`, want: "bail"},
 		{name: "unterminated string", src: `{"a":"x}`, want: "bail"},
+		{name: "control character", src: "{\"a\":\"x\ty\"}", want: "bail"},
+		{name: "escaped control character", src: "{\"a\":\"x\\\ty\"}", want: "bail"},
+		{name: "lenient nested number", src: `{"a":[1-2]}`, want: "bail"},
 		{name: "unterminated object", src: `{"a":1`, want: "bail"},
 		{name: "bad nested", src: `{"a":[1,}`, want: "bail"},
 		{name: "too deep", src: `{"a":` + strings.Repeat("[", maxScanDepth+1) + strings.Repeat("]", maxScanDepth+1) + `}`, want: "bail"},
@@ -209,6 +212,8 @@ func FuzzScanMatchesParse(f *testing.F) {
 		`{"DeviceId":"d","AdditionalFields":"  {\"A\":1} "} `,
 		`{"DeviceId":"d","AdditionalFields":" {\"A\":1} x"}`,
 		`{"DeviceId":"d","EventTimestamp":"2026-11-29T10:00:00Z","CveId":"CVE-1"}`,
+		`{"DeviceId":"d","AdditionalFields":0}`, `{"DeviceId":"d","AdditionalFields":true,"X":1-2}`,
+		"{\"DeviceId\":\"d\",\"X\":\"a\tb\",\"AdditionalFields\":\"{\\\"A\\\":\\\"\\tx\\\"}\"}",
 	} {
 		f.Add(s, uint8(0))
 	}
