@@ -264,10 +264,10 @@ func recoverLake(ctx context.Context, b sink.Bucket, ds *schema.Dataset, self st
 		var err error
 		switch j.Phase {
 		case phaseReplacing:
-			log.Warn("finishing the publish of an interrupted run", "run", j.RunID, "partition", j.DatePath)
+			log.Warn("finishing the publish of an interrupted run", "stale_run", j.RunID, "partition", j.DatePath)
 			err = finishReplace(ctx, b, j)
 		default:
-			log.Warn("undoing the publish of an interrupted run", "run", j.RunID, "partition", j.DatePath)
+			log.Warn("undoing the publish of an interrupted run", "stale_run", j.RunID, "partition", j.DatePath)
 			err = undoMove(ctx, b, j)
 		}
 		if err != nil {
@@ -276,7 +276,7 @@ func recoverLake(ctx context.Context, b sink.Bucket, ds *schema.Dataset, self st
 	}
 	stale, err := staleRuns(ctx, b, ds, self)
 	for _, run := range stale {
-		log.Info("removing the staged files of an interrupted run", "run", run)
+		log.Info("removing the staged files of an interrupted run", "stale_run", run)
 		err = errors.Join(err, removePrefix(ctx, b, stagingPrefix(ds, run)))
 	}
 	return err
