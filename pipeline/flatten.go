@@ -17,15 +17,18 @@ import (
 // goes to, the kind its values have had so far, and the spellings seen. It
 // only grows and widens; every change bumps its version.
 type keyRegistry struct {
-	mu      sync.RWMutex
-	cols    []*keyCol
-	byFold  map[string]*keyCol
-	version uint64
+	mu        sync.RWMutex
+	cols      []*keyCol
+	byFold    map[string]*keyCol
+	byName    map[string]*keyCol // every column by its name: names are unique
+	contested map[string]bool    // ColumnNames two columns have asked for
+	version   uint64
 }
 
 // keyCol is one flattened column: the keys that spell it, and its kind.
 type keyCol struct {
 	id        uint32
+	fold      string // FoldKey of its keys
 	name      string // the column name of the best spelling seen
 	first     string // that spelling
 	kind      schema.Kind
@@ -33,7 +36,7 @@ type keyCol struct {
 }
 
 func newKeyRegistry() *keyRegistry {
-	return &keyRegistry{byFold: map[string]*keyCol{}}
+	return &keyRegistry{byFold: map[string]*keyCol{}, byName: map[string]*keyCol{}, contested: map[string]bool{}}
 }
 
 // lookup returns the column of key, adding it if it is new.
@@ -52,19 +55,43 @@ func (r *keyRegistry) lookup(key string) *keyCol {
 		return nil
 	}
 	if c == nil {
-		c = &keyCol{id: uint32(len(r.cols)), name: schema.ColumnName(key), first: key, spellings: map[string]bool{}}
+		c = &keyCol{id: uint32(len(r.cols)), fold: fold, first: key, spellings: map[string]bool{}}
 		r.cols = append(r.cols, c)
 		r.byFold[fold] = c
+		r.rename(c, schema.ColumnName(key))
 		r.version++
 	} else if key != c.first && namesBetter(key, c.first) {
 		c.first = key
 		if name := schema.ColumnName(key); name != c.name {
-			c.name = name
+			r.rename(c, name)
 			r.version++
 		}
 	}
 	c.spellings[key] = true
 	return c
+}
+
+// rename gives c the column name base, a ColumnName, or when another column
+// has asked for the same name, a name made distinct by c's folded key; the
+// other column is then renamed likewise (a rename, as any other, has files
+// written before rewritten). Two columns never share a name: their values
+// would be lost.
+func (r *keyRegistry) rename(c *keyCol, base string) {
+	if c.name != "" && r.byName[c.name] == c {
+		delete(r.byName, c.name)
+	}
+	name := base
+	if other := r.byName[base]; other != nil || r.contested[base] {
+		r.contested[base] = true
+		name = schema.DistinctColumnName(base, c.fold)
+		if other != nil {
+			delete(r.byName, base)
+			other.name = schema.DistinctColumnName(base, other.fold)
+			r.byName[other.name] = other
+		}
+	}
+	c.name = name
+	r.byName[name] = c
 }
 
 // widen merges k into the kind of column c.

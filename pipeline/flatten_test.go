@@ -98,6 +98,35 @@ func TestFlattenCaseFolding(t *testing.T) {
 	}
 }
 
+// TestFlattenNamesAlike checks that keys which are different columns but
+// which ColumnName names alike get distinct names, whatever their order,
+// so that neither's values are lost.
+func TestFlattenNamesAlike(t *testing.T) {
+	hashed := schema.ColumnName("") // a key with nothing usable: af_key_811c9dc5
+	literal := strings.TrimPrefix(hashed, schema.FlattenPrefix)
+	for _, order := range [][]string{{"", literal}, {literal, ""}} {
+		reg := newKeyRegistry()
+		for i, k := range order {
+			flattenText(t, reg, fmt.Sprintf(`{%q:%d}`, k, i))
+		}
+		kinds := reg.snapshot().kinds
+		if len(kinds) != 2 {
+			t.Fatalf("%q: columns %v, want two", order, kinds)
+		}
+		for name := range kinds {
+			if name == hashed || !strings.HasPrefix(name, hashed+"_") {
+				t.Errorf("%q: column %s, want %s made distinct", order, name, hashed)
+			}
+		}
+		mapping := reg.mapping()
+		for name, keys := range mapping {
+			if len(keys) != 1 {
+				t.Errorf("%q: %s maps %v", order, name, keys)
+			}
+		}
+	}
+}
+
 func TestClassifyNumber(t *testing.T) {
 	tests := []struct {
 		lit  string

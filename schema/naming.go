@@ -79,6 +79,19 @@ func ColumnName(key string) string {
 	return name
 }
 
+// DistinctColumnName returns name, a ColumnName, made distinct by a hash of
+// fold, its key's FoldKey. It names the columns of keys that ColumnName
+// names alike although they are different columns: a key with nothing
+// usable in it and a key spelled "key_811c9dc5", or two long keys cut to
+// the same prefix.
+func DistinctColumnName(name, fold string) string {
+	suffix := fmt.Sprintf("_%08x", hash32(fold))
+	if len(name)+len(suffix) > maxColumnName {
+		name = strings.TrimRight(name[:maxColumnName-len(suffix)], "_")
+	}
+	return name + suffix
+}
+
 // FoldKey returns what identifies a flattened key's column: its ASCII letters
 // and digits in lower case, so that spellings differing only in letter case
 // or punctuation share a column. A key with none of those is its own.

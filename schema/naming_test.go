@@ -76,5 +76,9 @@ func FuzzColumnName(f *testing.F) {
 		if HardwareFirmware.Field(name) != nil {
 			t.Fatalf("ColumnName(%q) = %q collides with a documented field", key, name)
 		}
+		distinct := DistinctColumnName(name, FoldKey(key))
+		if !columnNameRE.MatchString(distinct) || len(distinct) > maxColumnName || distinct == name {
+			t.Fatalf("DistinctColumnName(%q) = %q: not a distinct column name", name, distinct)
+		}
 	})
 }
