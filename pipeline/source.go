@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,12 @@ var ErrNoInputs = errors.New("no export files found")
 // ErrNoSnapshotTime is returned by SnapshotTime when nothing tells when the
 // export was generated.
 var ErrNoSnapshotTime = errors.New("cannot tell the snapshot time: give --snapshot-time (the export's generatedTime), or keep export.json beside the files")
+
+// ErrBadExportResponse is returned by SnapshotTime, wrapping an error that
+// names the file, when an export.json found in or above the inputs cannot
+// be read, is not a JSON object or has no generatedTime. The caller should
+// have the file fixed or removed, or give the snapshot time itself.
+var ErrBadExportResponse = errors.New("unusable export.json: fix or remove it, or give --snapshot-time")
 
 // Inputs returns the export files named by paths: files, folders searched
 // recursively in lexical order, or "-" for standard input. Hidden files,
@@ -165,13 +172,14 @@ func SnapshotTime(paths []string, inputs []Input) (time.Time, error) {
 		// The export root may sit a few folders above a file given alone.
 		dir, _ := filepath.Abs(p)
 		for range 8 {
-			t, err := readExportResponse(filepath.Join(dir, ExportResponseFile))
+			path := filepath.Join(dir, ExportResponseFile)
+			r, err := readExportFile(path)
 			if err == nil {
-				warnMissing(filepath.Join(dir, ExportResponseFile), inputs)
-				return t, nil
+				warnMissing(path, r, inputs)
+				return r.GeneratedTime.UTC(), nil
 			}
 			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-				return time.Time{}, err
+				return time.Time{}, fmt.Errorf("%w: %w", err, ErrBadExportResponse)
 			}
 			if dir = filepath.Dir(dir); dir == filepath.Dir(dir) {
 				break
@@ -212,15 +220,7 @@ type ExportResponse struct {
 
 // warnMissing warns when files an export response lists are not among the
 // inputs: the snapshot then lacks their records, and replaces a date whole.
-func warnMissing(path string, inputs []Input) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return
-	}
-	var r ExportResponse
-	if json.Unmarshal(data, &r) != nil {
-		return
-	}
+func warnMissing(path string, r ExportResponse, inputs []Input) {
 	var missing []string
 	for _, f := range r.ExportFiles {
 		name := f
@@ -244,19 +244,36 @@ func warnMissing(path string, inputs []Input) {
 	}
 }
 
+// readExportResponse returns the generatedTime of the export response
+// saved at path.
 func readExportResponse(path string) (time.Time, error) {
-	data, err := os.ReadFile(path)
+	r, err := readExportFile(path)
 	if err != nil {
 		return time.Time{}, err
 	}
+	return r.GeneratedTime.UTC(), nil
+}
+
+// utf8BOM is the byte-order mark some editors and PowerShell put at the
+// start of a UTF-8 file; JSON does not allow it.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// readExportFile reads the export response saved at path, which must have
+// a generatedTime. Errors name the file; one that does not exist is
+// fs.ErrNotExist.
+func readExportFile(path string) (ExportResponse, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ExportResponse{}, err
+	}
 	var r ExportResponse
-	if err := json.Unmarshal(data, &r); err != nil {
-		return time.Time{}, fmt.Errorf("read %s: %w", path, err)
+	if err := json.Unmarshal(bytes.TrimPrefix(data, utf8BOM), &r); err != nil {
+		return ExportResponse{}, fmt.Errorf("parse %s: %w", path, err)
 	}
 	if r.GeneratedTime.IsZero() {
-		return time.Time{}, fmt.Errorf("read %s: no generatedTime", path)
+		return ExportResponse{}, fmt.Errorf("parse %s: no generatedTime", path)
 	}
-	return r.GeneratedTime.UTC(), nil
+	return r, nil
 }
 
 func timeFromPath(p string) (time.Time, bool) {

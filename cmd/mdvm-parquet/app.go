@@ -28,7 +28,8 @@ const (
 const exitCodesHelp = `EXIT CODES:
    0  done (also: the export has no snapshot yet)
    1  failed: nothing was published, the lake is as it was
-   2  usage: a wrong flag, a missing input, or no way to tell the snapshot time`
+   2  usage: a wrong flag, a missing input, or no way to tell the snapshot time
+      (none given, none in the paths, or an export.json that cannot be read)`
 
 // indent indents every line of text as the help's sections are.
 func indent(text string) string {
@@ -67,7 +68,8 @@ func exitCode(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "mdvm-parquet: %v\n", err)
 	var u usageError
 	switch {
-	case errors.As(err, &u), errors.Is(err, pipeline.ErrNoInputs), errors.Is(err, pipeline.ErrNoSnapshotTime):
+	case errors.As(err, &u), errors.Is(err, pipeline.ErrNoInputs), errors.Is(err, pipeline.ErrNoSnapshotTime),
+		errors.Is(err, pipeline.ErrBadExportResponse):
 		return exitUsage
 	case strings.HasPrefix(err.Error(), "flag provided but not defined"),
 		strings.HasPrefix(err.Error(), "Required flag"),

@@ -545,6 +545,32 @@ func TestConvertInputs(t *testing.T) {
 		noSnapshot: true,
 		snapshot:   time.Date(2026, 12, 4, 12, 34, 56, 0, time.UTC),
 	}, {
+		name: "export.json with a byte-order mark",
+		files: map[string][]byte{
+			"export.json":        []byte("\xef\xbb\xbf{\"exportFiles\":[\"x\"],\"generatedTime\":\"2026-12-04T12:34:56Z\"}\r\n"),
+			"part-00000.json.gz": gz(lines(records(1, 2)...)),
+		},
+		noSnapshot: true,
+		snapshot:   time.Date(2026, 12, 4, 12, 34, 56, 0, time.UTC),
+	}, {
+		name: "export.json that is not JSON is a usage error naming it",
+		files: map[string][]byte{
+			"export.json":        []byte(`generatedTime: 2026-12-04`),
+			"part-00000.json.gz": gz(lines(records(1, 2)...)),
+		},
+		noSnapshot: true,
+		code:       2, err: []string{filepath.Join("in", "export.json"), "--snapshot-time"},
+		check: func(t *testing.T, lake string, res result) { assertOneLine(t, res); assertNothingPublished(t, lake) },
+	}, {
+		name: "export.json without generatedTime is a usage error naming it",
+		files: map[string][]byte{
+			"export.json":        []byte(`{"exportFiles":["x"]}`),
+			"part-00000.json.gz": gz(lines(records(1, 2)...)),
+		},
+		noSnapshot: true,
+		code:       2, err: []string{filepath.Join("in", "export.json"), "generatedTime"},
+		check: func(t *testing.T, lake string, res result) { assertOneLine(t, res); assertNothingPublished(t, lake) },
+	}, {
 		name: "--snapshot-time overrides export.json and the path",
 		files: map[string][]byte{
 			"export.json": []byte(`{"exportFiles":["x"],"generatedTime":"2026-12-04T12:34:56Z"}`),
