@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/mdvm-parquet/mdvm-parquet/sink"
 )
@@ -38,11 +39,30 @@ type rejectLine struct {
 	Raw        string `json:"raw"`
 }
 
+// maxReasonBytes bounds a reject's reason where it is written or shown: a
+// parser's message on a record nested hundreds of levels deep repeats
+// itself for kilobytes. The raw text is kept whole.
+const maxReasonBytes = 200
+
+// shortReason returns reason, cut at a character boundary and ended with
+// "…" when it is longer than maxReasonBytes bytes.
+func shortReason(reason string) string {
+	if len(reason) <= maxReasonBytes {
+		return reason
+	}
+	cut := maxReasonBytes - len("…")
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut] + "…"
+}
+
 // add records rs. It fails with ErrTooManyRejected, naming the first
 // offending record, once the count exceeds the maximum.
 func (r *rejectWriter) add(ctx context.Context, rs []reject) error {
 	for i := range rs {
 		rj := &rs[i]
+		rj.reason = shortReason(rj.reason)
 		if r.first == nil {
 			c := *rj
 			r.first = &c

@@ -263,6 +263,21 @@ func TestConvertInputs(t *testing.T) {
 			}
 		},
 	}, {
+		name: "a record nested past the parser's depth is named with its reason cut short",
+		files: map[string][]byte{"a.json": lines(rec(1),
+			rec(2, "Deep", strings.Repeat("[", 400)+strings.Repeat("]", 400)))},
+		code: 1, err: []string{"a.json:2", "max-rejected", "…"},
+		check: func(t *testing.T, lake string, res result) {
+			assertNothingPublished(t, lake)
+			if len(res.lastLine()) > 400 {
+				t.Errorf("error line of %d bytes: %.300s…", len(res.lastLine()), res.lastLine())
+			}
+			rj := readRejects(t, lake)
+			if len(rj) != 1 || len(rj[0].Reason) > 200 || !strings.HasSuffix(rj[0].Reason, "…") || !strings.Contains(rj[0].Raw, "[[[") {
+				t.Errorf("rejects %+v: want one with its reason cut to 200 bytes and its raw text whole", rj)
+			}
+		},
+	}, {
 		name: "truncated gzip fails naming the file",
 		files: map[string][]byte{
 			"good.json.gz": gz(lines(records(1, 5)...)),
