@@ -97,7 +97,12 @@ type InputSummary struct {
 	Rejected int64  `json:"rejected"`
 }
 
-// Summary reconciles a run: every record read is a row written or a reject.
+// Summary reconciles a run: every record read is a row published, a reject
+// or, when the run failed, not published: Records = Rows + Rejected +
+// NotPublished. Rows, Partitions, ParquetFiles, RewrittenFiles and BytesOut
+// count what was published: all zero when Published is false. Inputs count
+// the records read of each input and its lines in the rejects file, which
+// holds fewer than Rejected when the run stopped before writing them all.
 type Summary struct {
 	RunID          string         `json:"run_id"`
 	Dataset        string         `json:"dataset"`
@@ -107,6 +112,7 @@ type Summary struct {
 	Records        int64          `json:"records"`
 	Rows           int64          `json:"rows"`
 	Rejected       int64          `json:"rejected"`
+	NotPublished   int64          `json:"not_published"` // valid records of a failed run
 	RejectsFile    string         `json:"rejects_file,omitempty"`
 	InvalidUTF8    int64          `json:"invalid_utf8_records"`
 	Unflattenable  int64          `json:"unflattenable_documents"`
@@ -195,12 +201,22 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 		if cerr := removePrefix(context.WithoutCancel(ctx), opt.Bucket, stagingPrefix(opt.Dataset, runID)); cerr != nil {
 			log.Warn("could not remove staged files; the next run will", "err", cerr)
 		}
+		sum.unpublished()
 	}
 	sum.Duration = time.Since(start).Seconds()
 	if sum.Duration > 0 {
 		sum.RecordsPerSec = float64(sum.Records) / sum.Duration
 	}
 	return sum, err
+}
+
+// unpublished makes the summary of a failed run reconcile with what it
+// published, nothing: its valid records count as not published, and the
+// files it staged, since removed, are not counted.
+func (s *Summary) unpublished() {
+	s.Published = false
+	s.NotPublished = s.Records - s.Rejected
+	s.Rows, s.Partitions, s.ParquetFiles, s.RewrittenFiles, s.BytesOut = 0, 0, 0, 0, 0
 }
 
 // runStages wires read, decode and build together and runs them to the end.

@@ -218,12 +218,17 @@ func TestConvertFailurePublishesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := lakeFiles(t, dir)
-	sum, err := convertLines(t, dir, testSnapshot, []string{record(2, "1", `{}`), "oops", record(3, "5", `{}`)}, nil)
+	sum, err := convertLines(t, dir, testSnapshot, []string{record(2, "1", `{}`), "oops", record(3, "5", `{}`), "oops again"}, nil)
 	if !errors.Is(err, ErrTooManyRejected) || !strings.Contains(err.Error(), "part-00001.json:2") {
 		t.Fatalf("err = %v", err)
 	}
-	if sum.Published {
-		t.Error("summary says published")
+	// The summary reconciles with what was published: nothing.
+	if sum.Published || sum.Records != 4 || sum.Rows != 0 || sum.Rejected != 2 || sum.NotPublished != 2 ||
+		sum.Partitions+sum.ParquetFiles != 0 || sum.BytesOut != 0 {
+		t.Errorf("summary %+v; want 4 records = 0 rows + 2 rejected + 2 not published, nothing published", sum)
+	}
+	if kept := sum.Inputs[0].Rejected; kept < 1 || kept > sum.Rejected {
+		t.Errorf("the rejects file holds %d of the %d rejects", kept, sum.Rejected)
 	}
 	if after := lakeFiles(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Errorf("lake changed: %v → %v", before, after)

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -192,6 +193,9 @@ var badRecords = lines(
 	rec(5),
 )
 
+// failedRecords is the records line of a failed run's summary.
+var failedRecords = regexp.MustCompile(`(?m)^\s+records\s+(\d+ read = \d+ rows published \+ \d+ rejected \+ \d+ not published)$`)
+
 // inputCase is one run of convert on generated input.
 type inputCase struct {
 	name  string
@@ -226,6 +230,14 @@ func TestConvertInputs(t *testing.T) {
 			readJSON(t, filepath.Join(lake, "..", "summary.json"), &s)
 			if s.Published || !strings.Contains(res.stdout, "NOT published") {
 				t.Errorf("summary of a failed run says published: %+v\n%s", s, res.stdout)
+			}
+			// The valid records read count as not published; text and
+			// JSON agree.
+			printed := failedRecords.FindStringSubmatch(res.stdout)
+			fromJSON := fmt.Sprintf("%d read = %d rows published + %d rejected + %d not published",
+				s.Records, s.Rows, s.Rejected, s.NotPublished)
+			if printed == nil || printed[1] != fromJSON || s.Rows != 0 || s.Records != s.Rejected+s.NotPublished || s.NotPublished == 0 {
+				t.Errorf("summary of a failed run does not reconcile: JSON %+v\n%s", s, res.stdout)
 			}
 			rj := readRejects(t, lake)
 			if len(rj) == 0 {

@@ -520,6 +520,7 @@ type summary struct {
 	Records      int64     `json:"records"`
 	Rows         int64     `json:"rows"`
 	Rejected     int64     `json:"rejected"`
+	NotPublished int64     `json:"not_published"`
 	RejectsFile  string    `json:"rejects_file"`
 	InvalidUTF8  int64     `json:"invalid_utf8_records"`
 	Partitions   int       `json:"partitions"`

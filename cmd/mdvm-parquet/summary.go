@@ -18,11 +18,19 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 		state = "NOT published"
 	}
 	fmt.Fprintf(w, "%s snapshot %s of %s: %s\n", s.Dataset, s.SnapshotTime.Format(time.RFC3339), s.Output, state)
-	fmt.Fprintf(w, "  files        %d read, %s stored, %s decompressed\n", s.Files, mib(s.BytesIn), mib(s.BytesRaw))
-	fmt.Fprintf(w, "  records      %d read = %d rows written + %d rejected\n", s.Records, s.Rows, s.Rejected)
-	fmt.Fprintf(w, "  output       %d partitions, %d Parquet files, %s\n", s.Partitions, s.ParquetFiles, mib(s.BytesOut))
+	if s.Published {
+		fmt.Fprintf(w, "  files        %d read, %s stored, %s decompressed\n", s.Files, mib(s.BytesIn), mib(s.BytesRaw))
+		fmt.Fprintf(w, "  records      %d read = %d rows written + %d rejected\n", s.Records, s.Rows, s.Rejected)
+		fmt.Fprintf(w, "  output       %d partitions, %d Parquet files, %s\n", s.Partitions, s.ParquetFiles, mib(s.BytesOut))
+	} else {
+		// The run may have stopped before reading every file.
+		fmt.Fprintf(w, "  files        %d given, %s read, %s decompressed\n", s.Files, mib(s.BytesIn), mib(s.BytesRaw))
+		fmt.Fprintf(w, "  records      %d read = %d rows published + %d rejected + %d not published\n",
+			s.Records, s.Rows, s.Rejected, s.NotPublished)
+		fmt.Fprintf(w, "  output       nothing published: the run failed\n")
+	}
 	if s.RejectsFile != "" {
-		fmt.Fprintf(w, "  rejects      %s\n", s.RejectsFile)
+		fmt.Fprintf(w, "  rejects      %s%s\n", s.RejectsFile, rejectsKept(s))
 	}
 	if s.Unconverted > 0 {
 		fmt.Fprintf(w, "  unconverted  %d typed values NULL, kept as received in extra_fields\n", s.Unconverted)
@@ -33,6 +41,19 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	}
 	fmt.Fprintf(w, "  took         %.2fs, %.0f records/s, %.1f MB/s\n", s.Duration, s.RecordsPerSec,
 		float64(s.BytesRaw)/1e6/max(s.Duration, 1e-9))
+}
+
+// rejectsKept says how many of the rejects the file holds, when a run
+// stopped before writing them all.
+func rejectsKept(s *pipeline.Summary) string {
+	var kept int64
+	for _, in := range s.Inputs {
+		kept += in.Rejected
+	}
+	if kept >= s.Rejected {
+		return ""
+	}
+	return fmt.Sprintf(" (the first %d of the %d rejected: the run stopped before the rest)", kept, s.Rejected)
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
