@@ -21,7 +21,11 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	if s.Published {
 		fmt.Fprintf(w, "  files        %d read, %s stored, %s decompressed\n", s.Files, mib(s.BytesIn), mib(s.BytesRaw))
 		fmt.Fprintf(w, "  records      %d read = %d rows written + %d rejected\n", s.Records, s.Rows, s.Rejected)
-		fmt.Fprintf(w, "  output       %d partitions, %d Parquet files, %s\n", s.Partitions, s.ParquetFiles, mib(s.BytesOut))
+		rewritten := ""
+		if s.RewrittenFiles > 0 {
+			rewritten = fmt.Sprintf(" (%d rewritten to the snapshot's final schema)", s.RewrittenFiles)
+		}
+		fmt.Fprintf(w, "  output       %d partitions, %d Parquet files, %s%s\n", s.Partitions, s.ParquetFiles, mib(s.BytesOut), rewritten)
 	} else {
 		// The run may have stopped before reading every file.
 		fmt.Fprintf(w, "  files        %d given, %s read, %s decompressed\n", s.Files, mib(s.BytesIn), mib(s.BytesRaw))
@@ -32,15 +36,25 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	if s.RejectsFile != "" {
 		fmt.Fprintf(w, "  rejects      %s%s\n", s.RejectsFile, rejectsKept(s))
 	}
+	printAnomalies(w, s)
+	fmt.Fprintf(w, "  took         %.2fs, %.0f records/s, %.1f MB/s\n", s.Duration, s.RecordsPerSec,
+		float64(s.BytesRaw)/1e6/max(s.Duration, 1e-9))
+}
+
+// printAnomalies prints a line for each kind of value that was repaired or
+// kept elsewhere than its column, when there were any.
+func printAnomalies(w io.Writer, s *pipeline.Summary) {
 	if s.Unconverted > 0 {
 		fmt.Fprintf(w, "  unconverted  %d typed values NULL, kept as received in extra_fields\n", s.Unconverted)
+	}
+	if s.OverflowKeys > 0 {
+		fmt.Fprintf(w, "  unflattened  %d values of keys past the %d flattened columns, kept only in additional_fields\n",
+			s.OverflowKeys, pipeline.MaxFlattenedColumns)
 	}
 	if s.InvalidUTF8+s.Unflattenable+s.DuplicateKeys > 0 {
 		fmt.Fprintf(w, "  repaired     %d records with invalid UTF-8, %d unflattenable documents, %d duplicate keys\n",
 			s.InvalidUTF8, s.Unflattenable, s.DuplicateKeys)
 	}
-	fmt.Fprintf(w, "  took         %.2fs, %.0f records/s, %.1f MB/s\n", s.Duration, s.RecordsPerSec,
-		float64(s.BytesRaw)/1e6/max(s.Duration, 1e-9))
 }
 
 // rejectsKept says how many of the rejects the file holds, when a run

@@ -31,6 +31,22 @@ func TestPrintSummary(t *testing.T) {
   took         2.00s, 2 records/s, 2.1 MB/s
 `,
 	}, {
+		name: "published with every anomaly",
+		sum: func(s *pipeline.Summary) {
+			s.Published, s.Records, s.Rows, s.Partitions, s.ParquetFiles, s.BytesOut = true, 4, 4, 2, 2, 1<<19
+			s.RewrittenFiles, s.Unconverted, s.OverflowKeys = 1, 3, 7
+			s.InvalidUTF8, s.Unflattenable, s.DuplicateKeys = 1, 2, 5
+		},
+		want: `hardware_firmware snapshot 2026-11-30T06:00:00Z of /lake: published
+  files        2 read, 1.0 MiB stored, 4.0 MiB decompressed
+  records      4 read = 4 rows written + 0 rejected
+  output       2 partitions, 2 Parquet files, 0.5 MiB (1 rewritten to the snapshot's final schema)
+  unconverted  3 typed values NULL, kept as received in extra_fields
+  unflattened  7 values of keys past the 1024 flattened columns, kept only in additional_fields
+  repaired     1 records with invalid UTF-8, 2 unflattenable documents, 5 duplicate keys
+  took         2.00s, 2 records/s, 2.1 MB/s
+`,
+	}, {
 		name: "failed over --max-rejected",
 		sum: func(s *pipeline.Summary) {
 			s.Records, s.Rejected, s.NotPublished, s.RejectsFile = 4, 2, 2, "/lake/_rejected/r.jsonl"
