@@ -281,9 +281,9 @@ func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time,
 	go func() { decoding.Wait(); close(batches) }()
 
 	// build
-	spillDir, err := os.MkdirTemp(opt.SpillDir, "mdvm-parquet-spill-")
+	spillDir, err := newSpillDir(opt.SpillDir, opt.Logger)
 	if err != nil {
-		return nil, runStats{}, fmt.Errorf("spill folder: %w", err)
+		return nil, runStats{}, err
 	}
 	defer os.RemoveAll(spillDir)
 	var parts []*partState

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
@@ -113,7 +112,7 @@ func splitLines(ctx context.Context, idx int, r io.Reader, out chan<- chunk, raw
 			// chunk is sent: once decoded, the chunk's buffer is reused.
 			rest := buf[cut:]
 			next := append(getChunkBuf(max(chunkSize, 2*len(rest))), rest...)
-			c := chunk{input: idx, firstLine: line, data: buf[:cut:cut]}
+			c := chunk{input: idx, firstLine: line, data: buf[:cut]} // its whole capacity returns to chunkBufs
 			line += int64(bytes.Count(c.data, []byte{'\n'}))
 			select {
 			case out <- c:
@@ -145,20 +144,29 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// chunkBufs recycles chunk buffers: the decode stage copies what it keeps,
-// and hands each chunk's buffer back once decoded.
-var chunkBufs sync.Pool
+// chunkBufs keeps the buffers of decoded chunks for the chunks read next. A
+// sync.Pool would drop them at every collection, and with the heap held
+// near its limit collections come every few tens of milliseconds.
+var chunkBufs = make(chan []byte, 4)
 
 func getChunkBuf(size int) []byte {
-	if b, ok := chunkBufs.Get().(*[]byte); ok && cap(*b) >= size {
-		return (*b)[:0]
+	select {
+	case b := <-chunkBufs:
+		if cap(b) >= size {
+			return b[:0]
+		}
+	default:
 	}
 	return make([]byte, 0, size)
 }
 
 // putChunkBuf returns a decoded chunk's buffer for reuse.
 func putChunkBuf(b []byte) {
-	if cap(b) <= 4*chunkSize {
-		chunkBufs.Put(&b)
+	if cap(b) > 4*chunkSize {
+		return
+	}
+	select {
+	case chunkBufs <- b:
+	default:
 	}
 }

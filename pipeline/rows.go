@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"sync"
-
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
 )
 
@@ -61,20 +59,29 @@ func (r *rows) used() int64 {
 
 // batchRows recycles the rows of decoded chunks: a chunk's rows are copied
 // into partition buffers and the batch's are reused, so that decoding does
-// not grow fresh slices for every chunk.
-var batchRows sync.Pool
+// not grow fresh slices for every chunk. (A sync.Pool would drop them at
+// every collection; see chunkBufs.)
+var batchRows = make(chan *rows, 4)
 
 func getBatchRows(nf int) *rows {
-	if r, ok := batchRows.Get().(*rows); ok && r.nf == nf {
-		r.reset()
-		return r
+	select {
+	case r := <-batchRows:
+		if r.nf == nf {
+			r.reset()
+			return r
+		}
+	default:
 	}
 	return newRows(nf)
 }
 
 func putBatchRows(r *rows) {
-	if cap(r.arena) <= 8*chunkSize {
-		batchRows.Put(r)
+	if cap(r.arena) > 8*chunkSize {
+		return
+	}
+	select {
+	case batchRows <- r:
+	default:
 	}
 }
 

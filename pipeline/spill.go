@@ -4,8 +4,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 	"unsafe"
 )
 
@@ -104,6 +109,75 @@ func (r *rows) readSegment(src io.Reader, hdr [segmentHeader]byte) error {
 // extend returns s lengthened by n elements, their contents undefined.
 func extend[T any](s []T, n uint64) []T {
 	return slices.Grow(s, int(n))[:len(s)+int(n)]
+}
+
+// spillDirPrefix begins the name of a run's spill folder, followed by the
+// machine's name and the run's process id: a run killed before it could
+// remove its folder leaves it behind, and the next run on the same machine
+// removes it. (The machine's name keeps runs of other machines or
+// containers sharing the folder, whose process ids mean nothing here, out
+// of it.)
+const spillDirPrefix = "mdvm-parquet-spill-"
+
+// spillHost is this machine's name as spill folders carry it.
+func spillHost() string {
+	host, _ := os.Hostname()
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' {
+			return r
+		}
+		return '_'
+	}, host)
+}
+
+// newSpillDir creates this run's spill folder in dir (the system's temporary
+// folder when ""), first removing those of runs whose process is gone.
+func newSpillDir(dir string, log *slog.Logger) (string, error) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	removeStaleSpillDirs(dir, log)
+	d, err := os.MkdirTemp(dir, fmt.Sprintf("%s%s-%d-", spillDirPrefix, spillHost(), os.Getpid()))
+	if err != nil {
+		return "", fmt.Errorf("spill folder: %w", err)
+	}
+	return d, nil
+}
+
+func removeStaleSpillDirs(dir string, log *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return // then MkdirTemp says what is wrong
+	}
+	for _, e := range entries {
+		pid, ok := spillDirPID(e.Name())
+		if !ok || !e.IsDir() || pid == os.Getpid() || processAlive(pid, time.Now()) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if err := os.RemoveAll(path); err != nil {
+			log.Warn("cannot remove the spill folder of a run that is gone", "folder", path, "err", err)
+			continue
+		}
+		log.Info("removed the spill folder of a run that is gone", "folder", path, "pid", pid)
+	}
+}
+
+// spillDirPID returns the process id in the name of a spill folder of this
+// machine.
+func spillDirPID(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, spillDirPrefix+spillHost()+"-")
+	if !ok {
+		return 0, false
+	}
+	// The rest is the process id and MkdirTemp's random digits, nothing else:
+	// a longer name is another machine's whose name begins with ours.
+	digits, random, ok := strings.Cut(rest, "-")
+	if _, err := strconv.ParseUint(random, 10, 64); !ok || err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(digits)
+	return pid, err == nil && pid > 0
 }
 
 // asBytes views a slice of plain values (no pointers) as bytes.

@@ -2,8 +2,12 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -139,6 +143,55 @@ func TestSpillTruncated(t *testing.T) {
 		err = sf.segments(newRows(src.nf), func() error { return nil })
 		if !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("cut at %d of %d: err = %v, want unexpected EOF", n, len(full), err)
+		}
+	}
+}
+
+func TestSpillDirPID(t *testing.T) {
+	host := spillHost()
+	tests := []struct {
+		name string
+		pid  int
+		ok   bool
+	}{
+		{spillDirPrefix + host + "-1234-987654", 1234, true},
+		{spillDirPrefix + host + "-99999-1234-567", 0, false}, // a machine named host-99999
+		{spillDirPrefix + "other" + host + "-1234-987654", 0, false},
+		{spillDirPrefix + "987654", 0, false}, // the form without machine and process
+		{spillDirPrefix + host + "-x-987654", 0, false},
+		{"unrelated", 0, false},
+	}
+	for _, tt := range tests {
+		pid, ok := spillDirPID(tt.name)
+		if pid != tt.pid || ok != tt.ok {
+			t.Errorf("spillDirPID(%q) = %d, %v; want %d, %v", tt.name, pid, ok, tt.pid, tt.ok)
+		}
+	}
+}
+
+// TestNewSpillDirRemovesStale checks that a spill folder left by a process
+// that is gone is removed, and that one of a live process is not.
+func TestNewSpillDirRemovesStale(t *testing.T) {
+	dir := t.TempDir()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Skip("no process to outlive:", err)
+	}
+	stale := filepath.Join(dir, fmt.Sprintf("%s%s-%d-1", spillDirPrefix, spillHost(), gone.Process.Pid))
+	live := filepath.Join(dir, fmt.Sprintf("%s%s-%d-2", spillDirPrefix, spillHost(), os.Getppid()))
+	other := filepath.Join(dir, spillDirPrefix+"3") // no process id: left alone
+	for _, d := range []string{stale, live, other} {
+		if err := os.MkdirAll(filepath.Join(d, "x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mine, err := newSpillDir(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d, want := range map[string]bool{stale: false, live: true, other: true, mine: true} {
+		if _, err := os.Stat(d); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", filepath.Base(d), err == nil, want)
 		}
 	}
 }
