@@ -94,8 +94,9 @@ func convertCommand(env *environment) *cli.Command {
 }
 
 // lakeBlockSize is the first block size of Azure uploads: every partition
-// may have a file open at once, each holding up to a block.
-const lakeBlockSize = 1 << 20
+// may have a file open at once, each holding up to two blocks (one filling,
+// one on its way).
+const lakeBlockSize = 512 << 10
 
 // openLakeAt opens the lake's root named by --output: a folder, or an Azure
 // Storage location (abfss://, az:// or https://), reached at endpoint when
