@@ -61,7 +61,7 @@ func (r *rows) used() int64 {
 // into partition buffers and the batch's are reused, so that decoding does
 // not grow fresh slices for every chunk. (A sync.Pool would drop them at
 // every collection; see chunkBufs.)
-var batchRows = make(chan *rows, 4)
+var batchRows = make(chan *rows, 8)
 
 func getBatchRows(nf int) *rows {
 	select {
@@ -72,7 +72,16 @@ func getBatchRows(nf int) *rows {
 		}
 	default:
 	}
-	return newRows(nf)
+	// Sized for a chunk of export lines, whose rows take about one and a
+	// half times its bytes, so that decoding one does not grow them.
+	const records = chunkSize / 512
+	return &rows{
+		nf:    nf,
+		arena: make([]byte, 0, chunkSize+chunkSize/2),
+		vals:  make([]span, 0, records*nf),
+		meta:  make([]rowMeta, 0, records),
+		afs:   make([]afVal, 0, records*24),
+	}
 }
 
 func putBatchRows(r *rows) {
