@@ -151,7 +151,7 @@ func (d *decoder) scanLine(input int, line int64, text []byte, dst *rows) (strin
 	}
 	st := d.begin(input, line, dst)
 	for {
-		k, v, state := d.sc.next()
+		k, state := d.sc.key()
 		if state == scanEnd {
 			break
 		}
@@ -159,7 +159,20 @@ func (d *decoder) scanLine(input int, line int64, text []byte, dst *rows) (strin
 			d.undo(st, dst)
 			return "", false
 		}
-		if d.field(dst, st, k, v); d.bail {
+		i, known := d.fieldIndex(k)
+		var v jval
+		var ok bool
+		if known && i == d.flat && st.vals[i].kind == schema.KindNull {
+			v, ok = d.sc.stringInto(dst)
+		}
+		if !ok {
+			v, ok = d.sc.value()
+		}
+		if !ok || !d.sc.sep() {
+			d.undo(st, dst)
+			return "", false
+		}
+		if d.field(dst, st, k, i, known, v); d.bail {
 			d.undo(st, dst)
 			return "", false
 		}
@@ -183,7 +196,10 @@ func (d *decoder) parseLine(input int, line int64, text []byte, dst *rows) strin
 		return reasonNotObject
 	}
 	st := d.begin(input, line, dst)
-	obj.Visit(func(k []byte, v *fastjson.Value) { d.field(dst, st, k, fjval(v)) })
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		i, known := d.fieldIndex(k)
+		d.field(dst, st, k, i, known, fjval(v))
+	})
 	return d.finish(st, dst)
 }
 
@@ -222,9 +238,9 @@ func (d *decoder) undo(st *lineState, dst *rows) {
 	d.stats.unconverted = st.unconverted
 }
 
-// field takes one key of the record and its value.
-func (d *decoder) field(dst *rows, st *lineState, k []byte, v jval) {
-	i, ok := d.fieldIndex(k)
+// field takes one key of the record and its value; i is the key's field,
+// when ok.
+func (d *decoder) field(dst *rows, st *lineState, k []byte, i int, ok bool, v jval) {
 	vals := st.vals
 	switch {
 	case !ok:
@@ -349,6 +365,9 @@ func (d *decoder) fieldValue(dst *rows, v jval) span {
 	case fastjson.TypeNull:
 		return span{}
 	case fastjson.TypeString:
+		if v.at >= 0 { // read into the arena already (stringInto)
+			return span{off: uint32(v.at), n: uint32(len(v.text)), kind: schema.KindString}
+		}
 		if v.esc {
 			s, ok := dst.putUnescaped(v.text)
 			d.bail = !ok

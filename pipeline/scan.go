@@ -82,44 +82,77 @@ func (s *objScanner) open(src []byte, base int) bool {
 
 // next returns the next key and its value.
 func (s *objScanner) next() (key []byte, v jval, st scanState) {
+	if key, st = s.key(); st != scanPair {
+		return nil, jval{}, st
+	}
+	v, ok := s.value()
+	if !ok || !s.sep() {
+		return nil, jval{}, scanBail
+	}
+	return key, v, scanPair
+}
+
+// key reads the next key and the colon after it, leaving the scanner at
+// the key's value: value or stringInto reads it, then sep what follows.
+func (s *objScanner) key() ([]byte, scanState) {
 	if s.done {
-		return nil, jval{}, scanEnd
+		return nil, scanEnd
 	}
 	if s.i >= len(s.src) || s.src[s.i] != '"' {
-		return nil, jval{}, scanBail
+		return nil, scanBail
 	}
 	end, esc, ok := scanString(s.src, s.i+1)
 	if !ok || esc {
-		return nil, jval{}, scanBail
+		return nil, scanBail
 	}
-	key = s.src[s.i+1 : end]
+	key := s.src[s.i+1 : end]
 	s.i = end + 1
 	s.ws()
 	if s.i >= len(s.src) || s.src[s.i] != ':' {
-		return nil, jval{}, scanBail
+		return nil, scanBail
 	}
 	s.i++
 	s.ws()
-	if v, ok = s.value(); !ok {
-		return nil, jval{}, scanBail
-	}
+	return key, scanPair
+}
+
+// sep reads what follows a value: a comma, or the closing brace and
+// nothing but space after it.
+func (s *objScanner) sep() bool {
 	s.ws()
 	if s.i >= len(s.src) {
-		return nil, jval{}, scanBail
+		return false
 	}
 	switch s.src[s.i] {
 	case ',':
 		s.i++
 		s.ws()
+		return true
 	case '}':
 		s.i++
-		if !s.end() {
-			return nil, jval{}, scanBail
-		}
-	default:
-		return nil, jval{}, scanBail
+		return s.end()
 	}
-	return key, v, scanPair
+	return false
+}
+
+// stringInto reads the value, when it is a string, straight into dst's
+// arena, unescaped in the same pass that finds its end: for a long string
+// full of escapes (a document held as a string), one pass instead of two.
+// It reports false for a value that is not a string or a string for
+// fastjson (see appendUnescaped).
+func (s *objScanner) stringInto(dst *rows) (jval, bool) {
+	if s.i >= len(s.src) || s.src[s.i] != '"' {
+		return jval{}, false
+	}
+	start := len(dst.arena)
+	arena, end, ok := appendString(dst.arena, s.src, s.i+1)
+	if !ok {
+		dst.arena = arena[:start]
+		return jval{}, false
+	}
+	dst.arena = arena
+	s.i = end + 1
+	return jval{t: fastjson.TypeString, text: dst.arena[start:], at: start}, true
 }
 
 // end marks the object read, and reports whether only space follows it.
@@ -400,6 +433,45 @@ func unescapeAt(raw []byte, i int, out []byte, j int) (int, int, bool) {
 	}
 	out[j] = c
 	return i + 2, j + 1, true
+}
+
+// appendString appends to dst the contents of the string that begin at
+// src[i], escapes decoded, and returns where its closing quote is. It
+// reports false where scanString or appendUnescaped would.
+func appendString(dst, src []byte, i int) ([]byte, int, bool) {
+	n := len(dst)
+	dst = slices.Grow(dst, len(src)-i)[:n+len(src)-i] // the contents only shrink
+	out := dst[n:]
+	j := 0
+	for {
+		if i+8 <= len(src) {
+			w := binary.LittleEndian.Uint64(src[i:])
+			binary.LittleEndian.PutUint64(out[j:], w) // j is at most i less where src began
+			m := zeroBytes(w^(ones*'"')) | zeroBytes(w^(ones*'\\')) | (w-ones*0x20)&^w&highs
+			if m == 0 {
+				i, j = i+8, j+8
+				continue
+			}
+			k := bits.TrailingZeros64(m) / 8
+			i, j = i+k, j+k
+		} else if i >= len(src) {
+			return dst[:n], 0, false
+		}
+		switch c := src[i]; {
+		case c == '"':
+			return dst[:n+j], i, true
+		case c == '\\':
+			var ok bool
+			if i, j, ok = unescapeAt(src, i, out, j); !ok {
+				return dst[:n], 0, false
+			}
+		case c < 0x20:
+			return dst[:n], 0, false
+		default:
+			out[j] = c
+			i, j = i+1, j+1
+		}
+	}
 }
 
 // putUnescaped appends a string's raw contents to the arena, escapes
