@@ -315,7 +315,7 @@ func (f *flattener) add(dst *rows, k []byte, v jval) int {
 	}
 	f.stamp[c.id] = f.gen
 
-	a := afVal{col: c.id}
+	a := afVal{col: uint16(c.id)}
 	a.kind, a.num, a.text = f.value(dst, v)
 	// The registry is only asked when this flattener has not seen the
 	// column's kind widen to a's: kinds rarely change, so decoders seldom

@@ -170,10 +170,10 @@ func FuzzFlatten(f *testing.F) {
 		}
 		seen := map[uint32]bool{}
 		for _, a := range r.afs {
-			if seen[a.col] {
+			if seen[uint32(a.col)] {
 				t.Fatalf("column %d set twice in one record", a.col)
 			}
-			seen[a.col] = true
+			seen[uint32(a.col)] = true
 			if !utf8.Valid(r.text(a.text)) {
 				t.Fatalf("value %q is not valid UTF-8", r.text(a.text))
 			}

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"unsafe"
+
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
 )
 
@@ -24,12 +26,21 @@ type rowMeta struct {
 	date     int32 // event day from 1970-01-01 UTC, for datasets partitioned by event
 }
 
-// afVal is one flattened key's value in one row.
+// The memory of a row's parts, for the build stage's budget.
+const (
+	spanBytes = int64(unsafe.Sizeof(span{}))
+	metaBytes = int64(unsafe.Sizeof(rowMeta{}))
+	afBytes   = int64(unsafe.Sizeof(afVal{}))
+)
+
+// afVal is one flattened key's value in one row. Rows hold some twenty of
+// them each, copied and spilled with the row: the fields are ordered to
+// take 24 bytes, not 32.
 type afVal struct {
-	col  uint32      // column id in the key registry
-	kind schema.Kind // kind of this value
-	text span        // unescaped string, or the literal as written
 	num  uint64      // int64 or float64 bits, for KindInt, KindWideInt, KindFloat
+	text span        // unescaped string, or the literal as written
+	col  uint16      // column id in the key registry (see MaxFlattenedColumns)
+	kind schema.Kind // kind of this value
 }
 
 // rows holds decoded records column-free: each row's values are spans of one
@@ -49,12 +60,12 @@ func (r *rows) len() int { return len(r.meta) }
 
 // size is the memory the rows hold, for the build stage's budget.
 func (r *rows) size() int64 {
-	return int64(cap(r.arena)) + int64(cap(r.vals))*12 + int64(cap(r.meta))*64 + int64(cap(r.afs))*32
+	return int64(cap(r.arena)) + int64(cap(r.vals))*spanBytes + int64(cap(r.meta))*metaBytes + int64(cap(r.afs))*afBytes
 }
 
 // used is the memory the rows' contents take, whatever the capacity.
 func (r *rows) used() int64 {
-	return int64(len(r.arena)) + int64(len(r.vals))*12 + int64(len(r.meta))*64 + int64(len(r.afs))*32
+	return int64(len(r.arena)) + int64(len(r.vals))*spanBytes + int64(len(r.meta))*metaBytes + int64(len(r.afs))*afBytes
 }
 
 // batchRows recycles the rows of decoded chunks: a chunk's rows are copied
@@ -128,7 +139,7 @@ func (r *rows) fits(src *rows, i int) bool {
 // rowBytes is the memory row i takes, as used counts it.
 func (r *rows) rowBytes(i int) int64 {
 	m := &r.meta[i]
-	return int64(m.hi-m.lo) + int64(r.nf)*12 + 64 + int64(m.afHi-m.afLo)*32
+	return int64(m.hi-m.lo) + int64(r.nf)*spanBytes + metaBytes + int64(m.afHi-m.afLo)*afBytes
 }
 
 // appendRows appends all rows of src to r.

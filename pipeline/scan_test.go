@@ -177,7 +177,7 @@ func decodeAll(ds *schema.Dataset, data []byte, slowOnly bool) decoded {
 			row += " | " + spanText(r, r.field(i, f))
 		}
 		for _, a := range r.afs[m.afLo:m.afHi] {
-			row += fmt.Sprintf(" | %s=%v/%d/%s", names[a.col], a.kind, a.num, spanText(r, a.text))
+			row += fmt.Sprintf(" | %s=%v/%d/%s", names[uint32(a.col)], a.kind, a.num, spanText(r, a.text))
 		}
 		out.Rows = append(out.Rows, row)
 	}

@@ -45,7 +45,7 @@ func viewRows(r *rows) []rowView {
 			v.fields = append(v.fields, text(r.field(i, f)))
 		}
 		for _, a := range r.afs[m.afLo:m.afHi] {
-			v.afs = append(v.afs, afView{col: a.col, kind: a.kind, text: text(a.text), num: a.num})
+			v.afs = append(v.afs, afView{col: uint32(a.col), kind: a.kind, text: text(a.text), num: a.num})
 		}
 		m.extra, m.lo, m.hi, m.afLo, m.afHi = span{}, 0, 0, 0, 0
 		v.meta = m
@@ -193,5 +193,13 @@ func TestNewSpillDirRemovesStale(t *testing.T) {
 		if _, err := os.Stat(d); (err == nil) != want {
 			t.Errorf("%s exists: %v, want %v", filepath.Base(d), err == nil, want)
 		}
+	}
+}
+
+// TestAfValSize guards the layout of afVal: rows hold about twenty each, and
+// every byte of it is copied, spilled and read back with the row.
+func TestAfValSize(t *testing.T) {
+	if afBytes != 24 {
+		t.Errorf("afVal takes %d bytes, want 24: order its fields largest first", afBytes)
 	}
 }

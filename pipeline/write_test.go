@@ -81,7 +81,7 @@ func writeCellByCell(f *openFile, spec *fileSpec, buf *rows, order []int32, snap
 					v = parquet.Int64Value(spec.snapshot.UnixMicro())
 				case schema.FromFlattened:
 					for _, a := range buf.afs[m.afLo:m.afHi] {
-						if int(a.col) < len(snap.byID) && snap.ids[c.Name] == a.col {
+						if int(a.col) < len(snap.byID) && snap.ids[c.Name] == uint32(a.col) {
 							v = flatValue(buf, &a, c.Kind.Type())
 						}
 					}
