@@ -18,7 +18,7 @@ type jval struct {
 	t    fastjson.Type
 	text []byte          // a string's text; a number, true, false or null as written
 	esc  bool            // text is a string's raw contents, escapes still in it
-	at   int             // where text lies in the rows' arena, or -1
+	at   int             // where text lies in the rows' arena (read there by stringInto, or part of a document already there), or -1
 	node *fastjson.Value // an object or array (the scanner's: its text too)
 }
 
@@ -39,9 +39,10 @@ func fjval(v *fastjson.Value) jval {
 // text and without building a tree: the shape of nearly every export line
 // and additionalFields document. It reads only well-formed JSON, and gives
 // up on what is rare or odd (escapes in keys, escapes it does not decode
-// exactly as fastjson does, depth): the caller then decodes the text with
-// fastjson, which also says what is wrong with it. Objects and arrays met as
-// values are handed to fastjson whole.
+// exactly as fastjson does, control characters, depth): the caller then
+// decodes the text with fastjson, checked by encoding/json, which also say
+// what is wrong with it. Objects and arrays met as values are handed to
+// fastjson whole, and checked the same way.
 type objScanner struct {
 	src    []byte
 	i      int
