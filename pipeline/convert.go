@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -100,39 +102,57 @@ type InputSummary struct {
 // Summary reconciles a run: every record read is a row published, a reject
 // or, when the run failed, not published: Records = Rows + Rejected +
 // NotPublished. Rows, Partitions, ParquetFiles, RewrittenFiles and BytesOut
-// count what was published: all zero when Published is false. Inputs count
-// the records read of each input and its lines in the rejects file, which
-// holds fewer than Rejected when the run stopped before writing them all.
+// count what was published. Inputs count the records read of each input and
+// its lines in the rejects file, which holds fewer than Rejected when the
+// run stopped before writing them all.
+//
+// Published says whether the run published all it had to. PublishedDates
+// names the dates it did publish, in order: a snapshot's one date, or each
+// event date of a dataset partitioned by event (see Convert). A run that
+// failed before publishing published nothing: its output counts are zero.
+// One that failed part way through publishing the event dates of a delta
+// counts the output of PublishedDates; UnpublishedDates holds the date it
+// failed on and those after it, whose valid records are NotPublished.
 type Summary struct {
-	RunID          string         `json:"run_id"`
-	Dataset        string         `json:"dataset"`
-	SnapshotTime   time.Time      `json:"snapshot_time"`
-	Output         string         `json:"output"`
-	Files          int            `json:"files"`
-	Records        int64          `json:"records"`
-	Rows           int64          `json:"rows"`
-	Rejected       int64          `json:"rejected"`
-	NotPublished   int64          `json:"not_published"` // valid records of a failed run
-	RejectsFile    string         `json:"rejects_file,omitempty"`
-	InvalidUTF8    int64          `json:"invalid_utf8_records"`
-	Unflattenable  int64          `json:"unflattenable_documents"`
-	DuplicateKeys  int64          `json:"duplicate_flattened_keys"`
-	OverflowKeys   int64          `json:"values_past_column_limit"` // kept in the raw text only
-	Unconverted    int64          `json:"unconverted_values"`       // typed values kept in extra_fields instead
-	Partitions     int            `json:"partitions"`
-	ParquetFiles   int            `json:"parquet_files"`
-	RewrittenFiles int            `json:"rewritten_files"`
-	BytesIn        int64          `json:"bytes_in"`
-	BytesRaw       int64          `json:"bytes_decompressed"`
-	BytesOut       int64          `json:"bytes_out"`
-	Duration       float64        `json:"duration_seconds"`
-	RecordsPerSec  float64        `json:"records_per_second"`
-	Inputs         []InputSummary `json:"inputs"`
-	Published      bool           `json:"published"`
+	RunID            string         `json:"run_id"`
+	Dataset          string         `json:"dataset"`
+	SnapshotTime     time.Time      `json:"snapshot_time"`
+	Output           string         `json:"output"`
+	Files            int            `json:"files"`
+	Records          int64          `json:"records"`
+	Rows             int64          `json:"rows"`
+	Rejected         int64          `json:"rejected"`
+	NotPublished     int64          `json:"not_published"` // valid records of a failed run
+	RejectsFile      string         `json:"rejects_file,omitempty"`
+	InvalidUTF8      int64          `json:"invalid_utf8_records"`
+	Unflattenable    int64          `json:"unflattenable_documents"`
+	DuplicateKeys    int64          `json:"duplicate_flattened_keys"`
+	OverflowKeys     int64          `json:"values_past_column_limit"` // kept in the raw text only
+	Unconverted      int64          `json:"unconverted_values"`       // typed values kept in extra_fields instead
+	Partitions       int            `json:"partitions"`
+	ParquetFiles     int            `json:"parquet_files"`
+	RewrittenFiles   int            `json:"rewritten_files"`
+	BytesIn          int64          `json:"bytes_in"`
+	BytesRaw         int64          `json:"bytes_decompressed"`
+	BytesOut         int64          `json:"bytes_out"`
+	Duration         float64        `json:"duration_seconds"`
+	RecordsPerSec    float64        `json:"records_per_second"`
+	Inputs           []InputSummary `json:"inputs"`
+	Published        bool           `json:"published"`
+	PublishedDates   []string       `json:"published_dates"`   // YYYY-MM-DD, in order
+	UnpublishedDates []string       `json:"unpublished_dates"` // left when publishing failed
 }
 
 // Convert reads the inputs and publishes them as one snapshot of the dataset.
-// On error nothing is published and the lake is as it was.
+//
+// Each date is published atomically for readers that honour _SUCCESS (see
+// publish), once every file of the run is written; a publish cut short by
+// an error is finished or undone by the next run. A snapshot has one date:
+// on error nothing is published and the lake is as it was. A dataset
+// partitioned by event publishes its event dates one after another: an
+// error while publishing one leaves the dates before it published and those
+// after it as they were, and the Summary says which are which. A rerun of
+// the same inputs publishes every date again.
 func Convert(ctx context.Context, opt Options) (*Summary, error) {
 	opt.defaults()
 	start := time.Now()
@@ -142,7 +162,7 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	runID := newRunID(start)
 	sum := &Summary{RunID: runID, Dataset: opt.Dataset.Name, SnapshotTime: opt.SnapshotTime.UTC(),
-		Output: opt.Bucket.Location(""), Files: len(opt.Inputs)}
+		Output: opt.Bucket.Location(""), Files: len(opt.Inputs), PublishedDates: []string{}, UnpublishedDates: []string{}}
 	log := opt.Logger.With("run", runID, "dataset", opt.Dataset.Name)
 
 	if err := recoverLake(ctx, opt.Bucket, opt.Dataset, runID, log); err != nil {
@@ -186,8 +206,9 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 		// An empty snapshot would replace the date's rows with none.
 		err = ErrNoRecords
 	}
+	var output map[string]outputCounts
 	if err == nil {
-		err = finishFiles(ctx, spec, parts, sum)
+		output, err = finishFiles(ctx, spec, parts, sum)
 		log.Debug("files finished", "files", sum.ParquetFiles, "seconds", time.Since(start).Seconds())
 	}
 	if err == nil {
@@ -201,7 +222,11 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 		if cerr := removePrefix(context.WithoutCancel(ctx), opt.Bucket, stagingPrefix(opt.Dataset, runID)); cerr != nil {
 			log.Warn("could not remove staged files; the next run will", "err", cerr)
 		}
-		sum.unpublished()
+		sum.unpublished(output)
+		if len(sum.PublishedDates) > 0 {
+			log.Warn("the run failed part way: some event dates are published, the rest are not",
+				"published_dates", sum.PublishedDates, "unpublished_dates", sum.UnpublishedDates)
+		}
 	}
 	sum.Duration = time.Since(start).Seconds()
 	if sum.Duration > 0 {
@@ -211,13 +236,37 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 }
 
 // unpublished makes the summary of a failed run reconcile with what it
-// published, nothing: its valid records count as not published, and the
-// files it staged, since removed, are not counted.
-func (s *Summary) unpublished() {
+// published: the output of the dates in PublishedDates, by date in output,
+// or nothing when it failed before publishing. The valid records of the
+// other dates count as not published; their staged files, since removed,
+// are not counted.
+func (s *Summary) unpublished(output map[string]outputCounts) {
 	s.Published = false
-	s.NotPublished = s.Records - s.Rejected
-	s.Rows, s.Partitions, s.ParquetFiles, s.RewrittenFiles, s.BytesOut = 0, 0, 0, 0, 0
+	s.setOutput(output, s.PublishedDates)
+	s.NotPublished = s.Records - s.Rejected - s.Rows
 }
+
+// outputCounts are what a run wrote for one date.
+type outputCounts struct {
+	partitions, files, rewritten int
+	rows, bytes                  int64
+}
+
+// setOutput sets the summary's output counts to the sum of those of dates.
+func (s *Summary) setOutput(output map[string]outputCounts, dates []string) {
+	s.Rows, s.Partitions, s.ParquetFiles, s.RewrittenFiles, s.BytesOut = 0, 0, 0, 0, 0
+	for _, d := range dates {
+		c := output[d]
+		s.Rows += c.rows
+		s.Partitions += c.partitions
+		s.ParquetFiles += c.files
+		s.RewrittenFiles += c.rewritten
+		s.BytesOut += c.bytes
+	}
+}
+
+// dateText is how a partition date is named in the lake and the summary.
+func dateText(d time.Time) string { return d.UTC().Format(time.DateOnly) }
 
 // runStages wires read, decode and build together and runs them to the end.
 func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time, rej *rejectWriter) ([]*partState, runStats, error) {
@@ -326,38 +375,49 @@ func collectStats(inputs []Input, stored []atomic.Int64, decoders []*decoder, re
 }
 
 // finishFiles closes every partition's open file, rewrites the files written
-// before the schema reached its final shape, and reconciles the counts.
-func finishFiles(ctx context.Context, spec *fileSpec, parts []*partState, sum *Summary) error {
+// before the schema reached its final shape, and reconciles the counts. It
+// returns what was written for each date, so that a run that publishes only
+// some of its dates can count theirs.
+func finishFiles(ctx context.Context, spec *fileSpec, parts []*partState, sum *Summary) (map[string]outputCounts, error) {
 	for _, p := range parts {
 		if err := p.writer.finish(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	n, err := rewriteStale(ctx, spec, parts)
-	if err != nil {
-		return err
-	}
-	sum.RewrittenFiles = n
-	sum.Partitions = len(parts)
+	output := map[string]outputCounts{}
 	for _, p := range parts {
-		for _, f := range p.writer.files {
-			sum.Rows += f.Rows
-			sum.BytesOut += f.Bytes
-			sum.ParquetFiles++
+		n, err := rewriteStale(ctx, spec, []*partState{p})
+		if err != nil {
+			return nil, err
 		}
+		c := output[dateText(p.key.date)]
+		c.partitions++
+		c.rewritten += n
+		for _, f := range p.writer.files {
+			c.rows += f.Rows
+			c.bytes += f.Bytes
+			c.files++
+		}
+		output[dateText(p.key.date)] = c
 	}
+	sum.setOutput(output, slices.Collect(maps.Keys(output)))
 	if sum.Rows+sum.Rejected != sum.Records {
-		return fmt.Errorf("BUG: counts do not reconcile: %d records read, %d rows written, %d rejected", sum.Records, sum.Rows, sum.Rejected)
+		return nil, fmt.Errorf("BUG: counts do not reconcile: %d records read, %d rows written, %d rejected", sum.Records, sum.Rows, sum.Rejected)
 	}
-	return nil
+	return output, nil
 }
 
 // publishRun writes the manifests and publishes the run's dates: the
 // snapshot's, or for a dataset partitioned by event each date its rows fall
-// on, one after another (see publishDates).
+// on, one after another (see publishDates). Each date moves from the
+// summary's UnpublishedDates to its PublishedDates once published.
 func publishRun(ctx context.Context, opt Options, spec *fileSpec, parts []*partState, date time.Time, sum *Summary, start time.Time, log *slog.Logger) error {
 	layout := schema.NewLayout(spec.ds, spec.reg.snapshot().kinds)
-	for _, d := range publishDates(spec.ds, parts, date) {
+	dates := publishDates(spec.ds, parts, date)
+	for _, d := range dates {
+		sum.UnpublishedDates = append(sum.UnpublishedDates, dateText(d))
+	}
+	for _, d := range dates {
 		var staged []string
 		var files []writtenFile
 		for _, p := range parts {
@@ -378,6 +438,8 @@ func publishRun(ctx context.Context, opt Options, spec *fileSpec, parts []*partS
 		if err := publish(ctx, opt.Bucket, spec.ds, spec.owner, datePath(spec.ds, d), staged, data, log); err != nil {
 			return err
 		}
+		sum.PublishedDates = append(sum.PublishedDates, dateText(d))
+		sum.UnpublishedDates = sum.UnpublishedDates[1:]
 	}
 	sum.Published = true
 	if err := opt.Bucket.Delete(ctx, ownerName(spec.ds, spec.runID)); err != nil {

@@ -2,11 +2,14 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -214,11 +217,15 @@ func TestConvertRerunRejects(t *testing.T) {
 // leaves the previous snapshot exactly as it was.
 func TestConvertFailurePublishesNothing(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := convertLines(t, dir, testSnapshot, []string{record(1, "1", `{}`)}, nil); err != nil {
+	sum, err := convertLines(t, dir, testSnapshot, []string{record(1, "1", `{}`)}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if !sum.Published || !slices.Equal(sum.PublishedDates, []string{"2026-11-30"}) || len(sum.UnpublishedDates) != 0 {
+		t.Errorf("published %v, dates %v and %v; want the snapshot's one date", sum.Published, sum.PublishedDates, sum.UnpublishedDates)
+	}
 	before := lakeFiles(t, dir)
-	sum, err := convertLines(t, dir, testSnapshot, []string{record(2, "1", `{}`), "oops", record(3, "5", `{}`), "oops again"}, nil)
+	sum, err = convertLines(t, dir, testSnapshot, []string{record(2, "1", `{}`), "oops", record(3, "5", `{}`), "oops again"}, nil)
 	if !errors.Is(err, ErrTooManyRejected) || !strings.Contains(err.Error(), "part-00001.json:2") {
 		t.Fatalf("err = %v", err)
 	}
@@ -226,6 +233,9 @@ func TestConvertFailurePublishesNothing(t *testing.T) {
 	if sum.Published || sum.Records != 4 || sum.Rows != 0 || sum.Rejected != 2 || sum.NotPublished != 2 ||
 		sum.Partitions+sum.ParquetFiles != 0 || sum.BytesOut != 0 {
 		t.Errorf("summary %+v; want 4 records = 0 rows + 2 rejected + 2 not published, nothing published", sum)
+	}
+	if len(sum.PublishedDates)+len(sum.UnpublishedDates) != 0 {
+		t.Errorf("dates published %v, unpublished %v; want none: the run failed before publishing", sum.PublishedDates, sum.UnpublishedDates)
 	}
 	if kept := sum.Inputs[0].Rejected; kept < 1 || kept > sum.Rejected {
 		t.Errorf("the rejects file holds %d of the %d rejects", kept, sum.Rejected)
@@ -337,4 +347,132 @@ func TestConvertNoRecords(t *testing.T) {
 	if after := lakeFiles(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Errorf("lake changed: %v → %v", before, after)
 	}
+}
+
+// failMoves is a bucket whose moves into one folder fail, as storage that
+// gives out part way through a publish does.
+type failMoves struct {
+	sink.Bucket
+	prefix string
+}
+
+var errMoveFault = errors.New("move refused by the test")
+
+func (b failMoves) Move(ctx context.Context, from, to string) error {
+	if strings.HasPrefix(to, b.prefix) {
+		return fmt.Errorf("move %s: %w", to, errMoveFault)
+	}
+	return b.Bucket.Move(ctx, from, to)
+}
+
+// TestConvertByEventFailsPartWay makes the publish of the second of three
+// event dates fail: the first stays published, the third as it was, and the
+// summary says so and reconciles. A rerun publishes every date.
+func TestConvertByEventFailsPartWay(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	byEvent := func(o *Options) { o.Dataset, o.MaxRejected = schema.VulnerabilityChanges, 1 }
+	old := []string{changeLine(1, "2026-11-28T01:00:00Z"), changeLine(2, "2026-11-29T01:00:00Z"), changeLine(3, "2026-11-30T01:00:00Z")}
+	if _, err := convertLines(t, dir, testSnapshot, old, byEvent); err != nil {
+		t.Fatal(err)
+	}
+
+	// The delta: two rows of two groups on the 28th, one on the 29th,
+	// three on the 30th, and a reject.
+	delta := []string{
+		changeLine(10, "2026-11-28T02:00:00Z"), changeLine(11, "2026-11-28T03:00:00Z"),
+		changeLine(12, "2026-11-29T02:00:00Z"),
+		changeLine(13, "2026-11-30T02:00:00Z"), changeLine(14, "2026-11-30T03:00:00Z"), changeLine(15, "2026-11-30T04:00:00Z"),
+		"not json",
+	}
+	sum, err := convertLines(t, dir, testSnapshot, delta, func(o *Options) {
+		byEvent(o)
+		o.Bucket = failMoves{Bucket: o.Bucket, prefix: "vulnerability_changes/event_date=2026-11-29/"}
+	})
+	if !errors.Is(err, errMoveFault) {
+		t.Fatalf("err = %v, want the move fault", err)
+	}
+
+	// The summary counts the 28th's output as published, the rest not.
+	if sum.Published || !slices.Equal(sum.PublishedDates, []string{"2026-11-28"}) ||
+		!slices.Equal(sum.UnpublishedDates, []string{"2026-11-29", "2026-11-30"}) {
+		t.Errorf("published %v, dates %v, unpublished %v; want the 28th only", sum.Published, sum.PublishedDates, sum.UnpublishedDates)
+	}
+	if sum.Records != 7 || sum.Rows != 2 || sum.Rejected != 1 || sum.NotPublished != 4 {
+		t.Errorf("records %d = rows %d + rejected %d + not published %d; want 7 = 2 + 1 + 4",
+			sum.Records, sum.Rows, sum.Rejected, sum.NotPublished)
+	}
+	var bytes int64
+	var files int
+	for _, f := range lakeFiles(t, dir) {
+		if strings.Contains(f, "event_date=2026-11-28") {
+			info, _ := os.Stat(filepath.Join(dir, f))
+			bytes += info.Size()
+			files++
+		}
+	}
+	if sum.Partitions != 2 || sum.ParquetFiles != files || files != 2 || sum.BytesOut != bytes {
+		t.Errorf("output %d partitions, %d files, %d bytes; the 28th holds 2 groups, %d files, %d bytes",
+			sum.Partitions, sum.ParquetFiles, sum.BytesOut, files, bytes)
+	}
+	data, _ := json.Marshal(sum)
+	var fromJSON struct {
+		Published   []string `json:"published_dates"`
+		Unpublished []string `json:"unpublished_dates"`
+	}
+	if err := json.Unmarshal(data, &fromJSON); err != nil || !slices.Equal(fromJSON.Published, sum.PublishedDates) ||
+		!slices.Equal(fromJSON.Unpublished, sum.UnpublishedDates) {
+		t.Errorf("summary JSON %s (%v)", data, err)
+	}
+
+	// The 28th holds the delta, the 29th and 30th what they held.
+	want := map[string][]string{"2026-11-28": {"dev10", "dev11"}, "2026-11-29": {"dev2"}, "2026-11-30": {"dev3"}}
+	if got := devicesByDate(t, dir); !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("devices by event date %v, want %v", got, want)
+	}
+	for _, d := range []string{"2026-11-28", "2026-11-30"} {
+		if _, err := os.Stat(filepath.Join(dir, "vulnerability_changes", "event_date="+d, SuccessFile)); err != nil {
+			t.Errorf("event date %s: %v", d, err)
+		}
+	}
+
+	// Once the failed run's process is gone, a rerun undoes its cut-short
+	// publish and publishes every date.
+	b, _ := local.New(dir)
+	journals, err := readJournals(ctx, b, schema.VulnerabilityChanges)
+	if err != nil || len(journals) != 1 {
+		t.Fatalf("journals %v, %v; want the failed run's", journals, err)
+	}
+	journals[0].Owner.PID = 1 << 30
+	if err := writeJournal(ctx, b, journals[0]); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = convertLines(t, dir, testSnapshot, delta, byEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Published || !slices.Equal(sum.PublishedDates, []string{"2026-11-28", "2026-11-29", "2026-11-30"}) ||
+		len(sum.UnpublishedDates) != 0 || sum.Rows != 6 || sum.NotPublished != 0 {
+		t.Errorf("rerun: published %v, dates %v and %v, rows %d, not published %d",
+			sum.Published, sum.PublishedDates, sum.UnpublishedDates, sum.Rows, sum.NotPublished)
+	}
+	checkEventDates(t, dir, map[string]int{"2026-11-28": 2, "2026-11-29": 1, "2026-11-30": 3})
+}
+
+// devicesByDate returns the device ids of the rows of each event date of
+// vulnerability_changes below dir, sorted.
+func devicesByDate(t *testing.T, dir string) map[string][]string {
+	t.Helper()
+	got := map[string][]string{}
+	for _, f := range lakeFiles(t, dir) {
+		_, rest, _ := strings.Cut(filepath.ToSlash(f), "event_date=")
+		day, _, _ := strings.Cut(rest, "/")
+		for _, r := range fileRows(t, filepath.Join(dir, f)) {
+			got[day] = append(got[day], r["device_id"])
+		}
+	}
+	for _, ids := range got {
+		slices.Sort(ids)
+	}
+	return got
 }

@@ -10,7 +10,8 @@
 //	flatten   turns a record's additionalFields text into typed values
 //	build     gathers records into per-partition buffers under a memory budget
 //	write     encodes a partition's buffered rows as a Parquet row group
-//	publish   moves a finished snapshot into the lake all at once
+//	publish   moves a finished run into the lake a date at a time, each
+//	          date all at once
 //
 // Each stage runs in its own goroutines, closes its own output channel and
 // stops on the first error; Convert wires them together and returns a

@@ -140,7 +140,7 @@ func (o *ExportOptions) since(ds *schema.Dataset) error {
 }
 
 // Export pulls the dataset's current snapshot from the service and
-// converts it as Convert does, publishing it into the lake all at once.
+// converts it as Convert does, publishing each date into the lake all at once.
 //
 // With MethodFiles, one export call lists the snapshot's files; each is
 // downloaded while earlier ones are decoded and written, DownloadWorkers at
@@ -156,7 +156,8 @@ func (o *ExportOptions) since(ds *schema.Dataset) error {
 // was requested, in whole seconds, UTC.
 //
 // Inputs are named by their path below the blob container, which is also
-// where KeepRaw keeps them. On error nothing is published.
+// where KeepRaw keeps them. On error nothing is published, but for the
+// event dates of a delta published before it (see Convert).
 func Export(ctx context.Context, opt ExportOptions) (*Summary, error) {
 	if err := opt.check(); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -176,8 +177,8 @@ func exportFiles(ctx context.Context, opt ExportOptions) (*Summary, error) {
 	}
 	if len(ex.ExportFiles) == 0 {
 		log.Info("no snapshot yet: nothing written", "dataset", ds.Name, "path", opt.Path)
-		return &Summary{Dataset: ds.Name, SnapshotTime: ex.GeneratedTime,
-			Output: opt.Convert.Bucket.Location(""), Inputs: []InputSummary{}}, ErrNoSnapshot
+		return &Summary{Dataset: ds.Name, SnapshotTime: ex.GeneratedTime, Output: opt.Convert.Bucket.Location(""),
+			Inputs: []InputSummary{}, PublishedDates: []string{}, UnpublishedDates: []string{}}, ErrNoSnapshot
 	}
 
 	opt.Download.Refresher = refresher(opt, ex.GeneratedTime)
