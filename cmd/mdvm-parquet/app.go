@@ -21,13 +21,14 @@ import (
 // Exit codes, the only place they are decided.
 const (
 	exitOK     = 0 // done
-	exitFailed = 1 // the run failed; nothing was published
+	exitFailed = 1 // the run failed; it published nothing, or a delta some event dates
 	exitUsage  = 2 // the command line or the inputs named are wrong
 )
 
 const exitCodesHelp = `EXIT CODES:
    0  done (also: the export has no snapshot yet)
-   1  failed: nothing was published, the lake is as it was
+   1  failed: the lake is as it was, but for the event dates a delta published
+      before it failed (the summary names them)
    2  usage: a wrong flag, a missing input, or no way to tell the snapshot time
       (none given, none in the paths, or an export.json that cannot be read)`
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,25 +14,29 @@ import (
 
 // printSummary prints the run's one summary for people.
 func printSummary(w io.Writer, s *pipeline.Summary) {
+	partly := !s.Published && len(s.PublishedDates) > 0
 	state := "published"
-	if !s.Published {
+	switch {
+	case partly:
+		state = "PARTLY published"
+	case !s.Published:
 		state = "NOT published"
 	}
 	fmt.Fprintf(w, "%s snapshot %s of %s: %s\n", s.Dataset, s.SnapshotTime.Format(time.RFC3339), s.Output, state)
 	if s.Published {
 		fmt.Fprintf(w, "  files        %d read, %s stored, %s decompressed\n", s.Files, mib(s.BytesIn), mib(s.BytesRaw))
 		fmt.Fprintf(w, "  records      %d read = %d rows written + %d rejected\n", s.Records, s.Rows, s.Rejected)
-		rewritten := ""
-		if s.RewrittenFiles > 0 {
-			rewritten = fmt.Sprintf(" (%d rewritten to the snapshot's final schema)", s.RewrittenFiles)
-		}
-		fmt.Fprintf(w, "  output       %d partitions, %d Parquet files, %s%s\n", s.Partitions, s.ParquetFiles, mib(s.BytesOut), rewritten)
+		fmt.Fprintf(w, "  output       %d partitions, %d Parquet files, %s%s\n", s.Partitions, s.ParquetFiles, mib(s.BytesOut), rewritten(s))
 	} else {
 		// The run may have stopped before reading every file.
 		fmt.Fprintf(w, "  files        %d given, %s read, %s decompressed\n", s.Files, mib(s.BytesIn), mib(s.BytesRaw))
 		fmt.Fprintf(w, "  records      %d read = %d rows published + %d rejected + %d not published\n",
 			s.Records, s.Rows, s.Rejected, s.NotPublished)
-		fmt.Fprintf(w, "  output       nothing published: the run failed\n")
+		if partly {
+			printPartly(w, s)
+		} else {
+			fmt.Fprintf(w, "  output       nothing published: the run failed\n")
+		}
 	}
 	if s.RejectsFile != "" {
 		fmt.Fprintf(w, "  rejects      %s%s\n", s.RejectsFile, rejectsKept(s))
@@ -39,6 +44,35 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	printAnomalies(w, s)
 	fmt.Fprintf(w, "  took         %.2fs, %.0f records/s, %.1f MB/s\n", s.Duration, s.RecordsPerSec,
 		float64(s.BytesRaw)/1e6/max(s.Duration, 1e-9))
+}
+
+// printPartly prints what a run that failed part way through publishing
+// the event dates of a delta published, and what it did not.
+func printPartly(w io.Writer, s *pipeline.Summary) {
+	pub, unpub := s.PublishedDates, s.UnpublishedDates
+	fmt.Fprintf(w, "  output       %d of %d event dates published (%s): %d partitions, %d Parquet files, %s%s\n",
+		len(pub), len(pub)+len(unpub), strings.Join(pub, ", "), s.Partitions, s.ParquetFiles, mib(s.BytesOut), rewritten(s))
+	if len(unpub) == 0 {
+		return
+	}
+	dates := unpub[0]
+	switch n := len(unpub) - 1; n {
+	case 0:
+	case 1:
+		dates += " and 1 later date"
+	default:
+		dates += fmt.Sprintf(" and %d later dates", n)
+	}
+	fmt.Fprintf(w, "  unpublished  %s: the run failed; a rerun of the same inputs publishes every date\n", dates)
+}
+
+// rewritten says how many of the files published were rewritten, when any
+// were.
+func rewritten(s *pipeline.Summary) string {
+	if s.RewrittenFiles == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d rewritten to the snapshot's final schema)", s.RewrittenFiles)
 }
 
 // printAnomalies prints a line for each kind of value that was repaired or

@@ -9,7 +9,8 @@ import (
 )
 
 // TestPrintSummary checks the summary people read: every line adds up, and
-// a failed run says what it did not publish.
+// a failed run says what it did not publish, and what it did when it failed
+// part way through the event dates of a delta.
 func TestPrintSummary(t *testing.T) {
 	base := pipeline.Summary{
 		Dataset: "hardware_firmware", SnapshotTime: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC),
@@ -65,6 +66,60 @@ func TestPrintSummary(t *testing.T) {
   files        2 given, 1.0 MiB read, 4.0 MiB decompressed
   records      0 read = 0 rows published + 0 rejected + 0 not published
   output       nothing published: the run failed
+  took         2.00s, 2 records/s, 2.1 MB/s
+`,
+	}, {
+		name: "failed publishing a snapshot's one date",
+		sum: func(s *pipeline.Summary) {
+			s.Records, s.NotPublished, s.UnpublishedDates = 4, 4, []string{"2026-11-30"}
+		},
+		want: `hardware_firmware snapshot 2026-11-30T06:00:00Z of /lake: NOT published
+  files        2 given, 1.0 MiB read, 4.0 MiB decompressed
+  records      4 read = 0 rows published + 0 rejected + 4 not published
+  output       nothing published: the run failed
+  took         2.00s, 2 records/s, 2.1 MB/s
+`,
+	}, {
+		name: "failed at the last event date",
+		sum: func(s *pipeline.Summary) {
+			s.Dataset, s.Records, s.Rows, s.Rejected, s.NotPublished = "vulnerability_changes", 7, 3, 1, 3
+			s.Partitions, s.ParquetFiles, s.BytesOut = 2, 2, 1<<19
+			s.PublishedDates, s.UnpublishedDates = []string{"2026-11-28", "2026-11-29"}, []string{"2026-11-30"}
+		},
+		want: `vulnerability_changes snapshot 2026-11-30T06:00:00Z of /lake: PARTLY published
+  files        2 given, 1.0 MiB read, 4.0 MiB decompressed
+  records      7 read = 3 rows published + 1 rejected + 3 not published
+  output       2 of 3 event dates published (2026-11-28, 2026-11-29): 2 partitions, 2 Parquet files, 0.5 MiB
+  unpublished  2026-11-30: the run failed; a rerun of the same inputs publishes every date
+  took         2.00s, 2 records/s, 2.1 MB/s
+`,
+	}, {
+		name: "failed at the second of four event dates",
+		sum: func(s *pipeline.Summary) {
+			s.Dataset, s.Records, s.Rows, s.NotPublished = "vulnerability_changes", 9, 2, 7
+			s.Partitions, s.ParquetFiles, s.RewrittenFiles, s.BytesOut = 1, 1, 1, 1<<18
+			s.PublishedDates = []string{"2026-11-28"}
+			s.UnpublishedDates = []string{"2026-11-29", "2026-11-30", "2026-12-01"}
+		},
+		want: `vulnerability_changes snapshot 2026-11-30T06:00:00Z of /lake: PARTLY published
+  files        2 given, 1.0 MiB read, 4.0 MiB decompressed
+  records      9 read = 2 rows published + 0 rejected + 7 not published
+  output       1 of 4 event dates published (2026-11-28): 1 partitions, 1 Parquet files, 0.2 MiB (1 rewritten to the snapshot's final schema)
+  unpublished  2026-11-29 and 2 later dates: the run failed; a rerun of the same inputs publishes every date
+  took         2.00s, 2 records/s, 2.1 MB/s
+`,
+	}, {
+		name: "failed at the second of three event dates",
+		sum: func(s *pipeline.Summary) {
+			s.Dataset, s.Records, s.Rows, s.NotPublished = "vulnerability_changes", 3, 1, 2
+			s.Partitions, s.ParquetFiles, s.BytesOut = 1, 1, 1<<18
+			s.PublishedDates, s.UnpublishedDates = []string{"2026-11-28"}, []string{"2026-11-29", "2026-11-30"}
+		},
+		want: `vulnerability_changes snapshot 2026-11-30T06:00:00Z of /lake: PARTLY published
+  files        2 given, 1.0 MiB read, 4.0 MiB decompressed
+  records      3 read = 1 rows published + 0 rejected + 2 not published
+  output       1 of 3 event dates published (2026-11-28): 1 partitions, 1 Parquet files, 0.2 MiB
+  unpublished  2026-11-29 and 1 later date: the run failed; a rerun of the same inputs publishes every date
   took         2.00s, 2 records/s, 2.1 MB/s
 `,
 	}}
