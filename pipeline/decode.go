@@ -261,10 +261,6 @@ func (d *decoder) field(dst *rows, st *lineState, k []byte, i int, ok bool, v jv
 			d.stats.unconverted++
 			d.addExtra(k, v)
 		}
-	case i == d.flat && d.scanning && v.node != nil:
-		// The scanner's parser of nested values is reused by the next
-		// one; a document to flatten must outlive the loop.
-		d.bail = true
 	default:
 		vals[i] = d.fieldValue(dst, v)
 		if i == d.flat && vals[i].kind != schema.KindNull {
@@ -406,6 +402,11 @@ func (d *decoder) str(v jval) []byte {
 // a string, or the object or array itself.
 func (d *decoder) flattenField(dst *rows, v jval, raw span) {
 	doc := v.node
+	if doc != nil && v.text != nil {
+		// The scanner's: its parser has read other values since, so the
+		// document is read again from its text, which was valid JSON.
+		doc, _ = d.fl.parser.ParseBytes(v.text)
+	}
 	if v.t == fastjson.TypeString {
 		text := dst.text(raw)
 		if len(bytes.TrimSpace(text)) == 0 {

@@ -276,3 +276,21 @@ func FuzzAppendUnescaped(f *testing.F) {
 		}
 	})
 }
+
+// TestScannerTakesObjectDocument checks that a line whose additionalFields
+// is an object, not a string, is the scanner's too, and flattens.
+func TestScannerTakesObjectDocument(t *testing.T) {
+	ds := schema.HardwareFirmware
+	d := newDecoder(ds, newKeyRegistry(), []string{""})
+	line := []byte(`{"DeviceId":"d","AdditionalFields":{"A":1,"B":[true]},"X":{"y":2}}`)
+	for i := 1; i <= 2; i++ { // the second time, with the keys registered
+		dst := newRows(len(ds.Fields))
+		reason, ok := d.scanLine(0, int64(i), line, dst)
+		if !ok || reason != "" {
+			t.Fatalf("line %d: scanner took it %v, reason %q", i, ok, reason)
+		}
+		if got := len(dst.afs); got != 2 {
+			t.Errorf("line %d: %d flattened values, want 2", i, got)
+		}
+	}
+}
