@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/bits"
 	"slices"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
@@ -370,8 +371,8 @@ func skipNested(src []byte, i int) (int, bool) {
 
 // appendUnescaped appends the string contents raw, escapes decoded, to dst.
 // It reports false, for the caller to leave the string to fastjson, on an
-// escape fastjson would keep as written or pair: an unknown one, a short or
-// malformed \u, or a surrogate.
+// escape fastjson would keep as written or pair oddly: an unknown one, a
+// short or malformed \u, or a surrogate that is not half of a pair.
 func appendUnescaped(dst, raw []byte) ([]byte, bool) {
 	// The text only shrinks: write it in place in dst's spare room, eight
 	// bytes at a time up to the next backslash.
@@ -425,7 +426,17 @@ func unescapeAt(raw []byte, i int, out []byte, j int) (int, int, bool) {
 		c = '\t'
 	case 'u':
 		r, ok := hex4(raw[i+2:])
-		if !ok || 0xD800 <= r && r <= 0xDFFF {
+		if !ok {
+			return 0, 0, false
+		}
+		if utf16.IsSurrogate(r) {
+			// A pair, high then low, is one character, as fastjson reads
+			// it; what fastjson reads otherwise is left to it.
+			if r < 0xDC00 && i+12 <= len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
+				if r2, ok := hex4(raw[i+8:]); ok && 0xDC00 <= r2 && r2 <= 0xDFFF {
+					return i + 12, j + utf8.EncodeRune(out[j:], utf16.DecodeRune(r, r2)), true
+				}
+			}
 			return 0, 0, false
 		}
 		return i + 6, j + utf8.EncodeRune(out[j:], r), true

@@ -91,8 +91,11 @@ func TestAppendUnescaped(t *testing.T) {
 		{raw: `plain`, want: "plain", ok: true},
 		{raw: `a\"b\\c\/d\b\f\n\r\t`, want: "a\"b\\c/d\b\f\n\r\t", ok: true},
 		{raw: `\u00e9\u20AC\u0000`, want: "é€\x00", ok: true},
-		{raw: `\ud83d\ude00`, ok: false}, // a pair: fastjson's to join
+		{raw: `\ud83d\ude00x\uD83D\uDE00`, want: "😀x😀", ok: true},
 		{raw: `\ud800`, ok: false},
+		{raw: `\ud800\u0041`, ok: false}, // fastjson joins these into one U+FFFD
+		{raw: `\ude00\ud83d`, ok: false},
+		{raw: `\ud83d\ude0`, ok: false},
 		{raw: `\u12`, ok: false},
 		{raw: `\u12g4`, ok: false},
 		{raw: `\x`, ok: false},
