@@ -124,6 +124,7 @@ type Summary struct {
 	Rejected         int64          `json:"rejected"`
 	NotPublished     int64          `json:"not_published"` // valid records of a failed run
 	RejectsFile      string         `json:"rejects_file,omitempty"`
+	RejectsWritten   int64          `json:"rejects_written"` // in RejectsFile: all Rejected, unless the run stopped first
 	InvalidUTF8      int64          `json:"invalid_utf8_records"`
 	Unflattenable    int64          `json:"unflattenable_documents"`
 	DuplicateKeys    int64          `json:"duplicate_flattened_keys"`
@@ -189,7 +190,7 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 
 	parts, stats, err := runStages(ctx, opt, spec, date, rej)
 	sum.Inputs, sum.BytesIn, sum.BytesRaw = stats.inputs, opt.Progress.BytesRead.Load(), opt.Progress.RawBytes.Load()
-	sum.Records, sum.Rejected = stats.records, stats.rejected
+	sum.Records, sum.Rejected, sum.RejectsWritten = stats.records, stats.rejected, stats.rejectsWritten
 	sum.InvalidUTF8, sum.Unflattenable, sum.DuplicateKeys = stats.invalidUTF8, stats.unflattenable, stats.duplicateKeys
 	sum.Unconverted = stats.unconverted
 	sum.OverflowKeys = stats.overflowKeys
@@ -313,10 +314,10 @@ func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time,
 			defer decoding.Done()
 			for c := range chunks {
 				b := batch{rows: getBatchRows(len(spec.ds.Fields))}
-				before := d.stats.records
+				before, rejectedBefore := d.stats.records, d.stats.rejected
 				b.rejects = d.decodeChunk(c, b.rows, nil)
 				putChunkBuf(c.data)
-				d.perInput(c.input, d.stats.records-before)
+				d.perInput(c.input, d.stats.records-before, d.stats.rejected-rejectedBefore)
 				opt.Progress.Records.Add(d.stats.records - before)
 				select {
 				case batches <- b:
@@ -350,14 +351,15 @@ func runStages(ctx context.Context, opt Options, spec *fileSpec, date time.Time,
 // runStats are the decode counts of a run.
 type runStats struct {
 	decodeStats
-	overflowKeys int64
-	inputs       []InputSummary
+	overflowKeys   int64
+	rejectsWritten int64
+	inputs         []InputSummary
 }
 
 func collectStats(inputs []Input, stored []atomic.Int64, decoders []*decoder, rej *rejectWriter) runStats {
-	s := runStats{inputs: make([]InputSummary, len(inputs))}
+	s := runStats{inputs: make([]InputSummary, len(inputs)), rejectsWritten: rej.count}
 	for i, in := range inputs {
-		s.inputs[i] = InputSummary{Name: in.Name, Bytes: stored[i].Load(), Rejected: rej.perInput[i]}
+		s.inputs[i] = InputSummary{Name: in.Name, Bytes: stored[i].Load()}
 	}
 	for _, d := range decoders {
 		s.records += d.stats.records
@@ -369,6 +371,7 @@ func collectStats(inputs []Input, stored []atomic.Int64, decoders []*decoder, re
 		s.unconverted += d.stats.unconverted
 		for i, n := range d.inputRecords {
 			s.inputs[i].Records += n
+			s.inputs[i].Rejected += d.inputRejected[i]
 		}
 	}
 	return s

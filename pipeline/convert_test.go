@@ -237,8 +237,16 @@ func TestConvertFailurePublishesNothing(t *testing.T) {
 	if len(sum.PublishedDates)+len(sum.UnpublishedDates) != 0 {
 		t.Errorf("dates published %v, unpublished %v; want none: the run failed before publishing", sum.PublishedDates, sum.UnpublishedDates)
 	}
-	if kept := sum.Inputs[0].Rejected; kept < 1 || kept > sum.Rejected {
+	if kept := sum.RejectsWritten; kept < 1 || kept > sum.Rejected {
 		t.Errorf("the rejects file holds %d of the %d rejects", kept, sum.Rejected)
+	}
+	// Each file's counts add up to the run's, rejects written or not.
+	var records, rejected int64
+	for _, in := range sum.Inputs {
+		records, rejected = records+in.Records, rejected+in.Rejected
+	}
+	if records != sum.Records || rejected != sum.Rejected {
+		t.Errorf("inputs count %d records, %d rejected; the run %d, %d", records, rejected, sum.Records, sum.Rejected)
 	}
 	if after := lakeFiles(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Errorf("lake changed: %v → %v", before, after)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
@@ -17,6 +18,7 @@ const (
 	reasonNotObject = "not a JSON object"
 	reasonNoDevice  = "no device id"
 	reasonNoEvent   = "no event time" // of a dataset partitioned by event
+	reasonTooDeep   = "nested deeper than the 300 levels read"
 )
 
 // reject is a line set aside: where it came from, why, and its text.
@@ -64,7 +66,8 @@ type decoder struct {
 	extra    []byte // scratch: the record's extra_fields object
 	stats    decodeStats
 
-	inputRecords []int64 // records per input index
+	inputRecords  []int64 // records per input index
+	inputRejected []int64 // rejects per input index
 }
 
 // prevField remembers a key of the last record and its field, -1 for none.
@@ -73,12 +76,14 @@ type prevField struct {
 	field int
 }
 
-// perInput adds n records to input i's count.
-func (d *decoder) perInput(i int, n int64) {
+// perInput adds records and rejects to input i's counts.
+func (d *decoder) perInput(i int, records, rejected int64) {
 	for len(d.inputRecords) <= i {
 		d.inputRecords = append(d.inputRecords, 0)
+		d.inputRejected = append(d.inputRejected, 0)
 	}
-	d.inputRecords[i] += n
+	d.inputRecords[i] += records
+	d.inputRejected[i] += rejected
 }
 
 func newDecoder(ds *schema.Dataset, reg *keyRegistry, hints []string) *decoder {
@@ -184,6 +189,11 @@ func (d *decoder) scanLine(input int, line int64, text []byte, dst *rows) (strin
 func (d *decoder) parseLine(input int, line int64, text []byte, dst *rows) string {
 	v, err := d.parser.ParseBytes(text)
 	if err != nil {
+		if strings.Contains(err.Error(), "too big depth") {
+			// fastjson.MaxDepth; its message, repeated once a level, says
+			// why only at the end.
+			return reasonTooDeep
+		}
 		return reasonNotJSON + ": " + err.Error()
 	}
 	// fastjson takes numbers such as 1-2, .5 or NaN, and control characters

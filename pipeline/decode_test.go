@@ -73,6 +73,7 @@ func TestDecodeLine(t *testing.T) {
 		{name: "bad number nested", line: `{"DeviceId":"d1","X":[.5]}`, reject: reasonNotJSON},
 		{name: "raw control character", line: "{\"DeviceId\":\"d1\",\"X\":\"a\tb\"}", reject: reasonNotJSON},
 		{name: "unknown escape", line: `{"DeviceId":"d1","X":"a\qb"}`, reject: reasonNotJSON},
+		{name: "too deep", line: `{"DeviceId":"d1","X":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`, reject: reasonTooDeep},
 		{name: "array", line: `[1,2]`, reject: reasonNotObject},
 		{name: "string", line: `"x"`, reject: reasonNotObject},
 		{name: "no device", line: `{"DeviceName":"x"}`, reject: reasonNoDevice},

@@ -15,20 +15,19 @@ import (
 // file is written even when the run fails, so the first bad records can be
 // looked at; it is only created once there is something to put in it.
 type rejectWriter struct {
-	bucket   sink.Bucket
-	name     string
-	inputs   []Input
-	max      int64
-	count    int64
-	perInput []int64
-	first    *reject
+	bucket sink.Bucket
+	name   string
+	inputs []Input
+	max    int64
+	count  int64
+	first  *reject
 
 	w   sink.Writer
 	buf *bufio.Writer
 }
 
 func newRejectWriter(b sink.Bucket, name string, inputs []Input, max int64) *rejectWriter {
-	return &rejectWriter{bucket: b, name: name, inputs: inputs, max: max, perInput: make([]int64, len(inputs))}
+	return &rejectWriter{bucket: b, name: name, inputs: inputs, max: max}
 }
 
 // rejectLine is the shape of a line of the rejects file.
@@ -80,7 +79,6 @@ func (r *rejectWriter) add(ctx context.Context, rs []reject) error {
 		}
 		r.buf.Write(append(line, '\n'))
 		r.count++
-		r.perInput[rj.input]++
 		if r.count > r.max {
 			return fmt.Errorf("%w: more than --max-rejected %d; first at %s:%d: %s",
 				ErrTooManyRejected, r.max, r.inputs[r.first.input].Name, r.first.line, r.first.reason)

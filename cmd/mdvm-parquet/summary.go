@@ -94,14 +94,10 @@ func printAnomalies(w io.Writer, s *pipeline.Summary) {
 // rejectsKept says how many of the rejects the file holds, when a run
 // stopped before writing them all.
 func rejectsKept(s *pipeline.Summary) string {
-	var kept int64
-	for _, in := range s.Inputs {
-		kept += in.Rejected
-	}
-	if kept >= s.Rejected {
+	if s.RejectsWritten >= s.Rejected {
 		return ""
 	}
-	return fmt.Sprintf(" (the first %d of the %d rejected: the run stopped before the rest)", kept, s.Rejected)
+	return fmt.Sprintf(" (the first %d of the %d rejected: the run stopped before the rest)", s.RejectsWritten, s.Rejected)
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -51,7 +51,8 @@ func TestPrintSummary(t *testing.T) {
 		name: "failed over --max-rejected",
 		sum: func(s *pipeline.Summary) {
 			s.Records, s.Rejected, s.NotPublished, s.RejectsFile = 4, 2, 2, "/lake/_rejected/r.jsonl"
-			s.Inputs = []pipeline.InputSummary{{Name: "a.json", Records: 4, Rejected: 1}}
+			s.RejectsWritten = 1
+			s.Inputs = []pipeline.InputSummary{{Name: "a.json", Records: 4, Rejected: 2}}
 		},
 		want: `hardware_firmware snapshot 2026-11-30T06:00:00Z of /lake: NOT published
   files        2 given, 1.0 MiB read, 4.0 MiB decompressed
