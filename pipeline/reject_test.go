@@ -39,12 +39,13 @@ func TestShortReason(t *testing.T) {
 	}
 }
 
-// TestConvertDeepRecordReason rejects a record nested 400 levels deep,
+// TestConvertDeepRecordReason rejects a record with an error 250 levels deep,
 // whose parse error repeats itself for kilobytes: the rejects file and the
 // error naming the first reject carry it cut short.
 func TestConvertDeepRecordReason(t *testing.T) {
 	dir := t.TempDir()
-	deep := `{"DeviceId":"d","X":` + strings.Repeat("[", 400) + strings.Repeat("]", 400) + `}`
+	// An error 250 levels deep: the parser's message grows a phrase a level.
+	deep := `{"DeviceId":"d","X":` + strings.Repeat("[", 250) + "nope" + strings.Repeat("]", 250) + `}`
 	sum, err := convertLines(t, dir, testSnapshot, []string{record(1, "1", `{}`), deep}, nil)
 	if !errors.Is(err, ErrTooManyRejected) || !strings.Contains(err.Error(), "part-00001.json:2") {
 		t.Fatalf("err = %v", err)
