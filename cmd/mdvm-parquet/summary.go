@@ -22,11 +22,14 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 	case !s.Published:
 		state = "NOT published"
 	}
-	fmt.Fprintf(w, "%s snapshot %s of %s: %s\n", s.Dataset, s.SnapshotTime.Format(time.RFC3339), s.Output, state)
+	fmt.Fprintf(w, "%s snapshot %s of %s: %s\n", s.Dataset, s.SnapshotTime.Format(time.RFC3339Nano), s.Output, state)
 	if s.Published {
 		fmt.Fprintf(w, "  files        %d read, %s stored, %s decompressed\n", s.Files, mib(s.BytesIn), mib(s.BytesRaw))
 		fmt.Fprintf(w, "  records      %d read = %d rows written + %d rejected\n", s.Records, s.Rows, s.Rejected)
 		fmt.Fprintf(w, "  output       %d partitions, %d Parquet files, %s%s\n", s.Partitions, s.ParquetFiles, mib(s.BytesOut), rewritten(s))
+		if len(s.PublishedDates) > 1 { // the event dates of a delta
+			fmt.Fprintf(w, "  dates        %s\n", strings.Join(s.PublishedDates, ", "))
+		}
 	} else {
 		// The run may have stopped before reading every file.
 		fmt.Fprintf(w, "  files        %d given, %s read, %s decompressed\n", s.Files, mib(s.BytesIn), mib(s.BytesRaw))

@@ -32,6 +32,20 @@ func TestPrintSummary(t *testing.T) {
   took         2.00s, 2 records/s, 2.1 MB/s
 `,
 	}, {
+		name: "published delta, with the fraction of its snapshot time",
+		sum: func(s *pipeline.Summary) {
+			s.Dataset, s.SnapshotTime = "vulnerability_changes", s.SnapshotTime.Add(123456700)
+			s.Published, s.Records, s.Rows, s.Partitions, s.ParquetFiles, s.BytesOut = true, 4, 4, 2, 2, 1<<19
+			s.PublishedDates = []string{"2026-11-29", "2026-11-30"}
+		},
+		want: `vulnerability_changes snapshot 2026-11-30T06:00:00.1234567Z of /lake: published
+  files        2 read, 1.0 MiB stored, 4.0 MiB decompressed
+  records      4 read = 4 rows written + 0 rejected
+  output       2 partitions, 2 Parquet files, 0.5 MiB
+  dates        2026-11-29, 2026-11-30
+  took         2.00s, 2 records/s, 2.1 MB/s
+`,
+	}, {
 		name: "published with every anomaly",
 		sum: func(s *pipeline.Summary) {
 			s.Published, s.Records, s.Rows, s.Partitions, s.ParquetFiles, s.BytesOut = true, 4, 4, 2, 2, 1<<19
