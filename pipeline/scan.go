@@ -176,6 +176,8 @@ func (s *objScanner) ws() {
 	}
 }
 
+// value reads the value at the scanner's position; the caller reads what
+// follows it with sep.
 func (s *objScanner) value() (jval, bool) {
 	if s.i >= len(s.src) {
 		return jval{}, false
@@ -223,6 +225,7 @@ func (s *objScanner) value() (jval, bool) {
 	return jval{}, false
 }
 
+// literal reads the literal lit (true, false or null).
 func (s *objScanner) literal(lit string, t fastjson.Type, at int) (jval, bool) {
 	end := s.i + len(lit)
 	if end > len(s.src) || string(s.src[s.i:end]) != lit {
