@@ -265,9 +265,7 @@ func scanString(src []byte, i int) (end int, esc bool, ok bool) {
 // character in src from i on, or len(src).
 func skipPlain(src []byte, i int) int {
 	for ; i+8 <= len(src); i += 8 {
-		w := binary.LittleEndian.Uint64(src[i:])
-		m := zeroBytes(w^(ones*'"')) | zeroBytes(w^(ones*'\\')) | (w-ones*0x20)&^w&highs
-		if m != 0 {
+		if m := specialBytes(binary.LittleEndian.Uint64(src[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 	}
@@ -285,6 +283,12 @@ const ones, highs = 0x0101010101010101, 0x8080808080808080
 // lowest zero byte of w, or 0 when w has none. (Bits above it may be set
 // falsely; only the lowest is exact.)
 func zeroBytes(w uint64) uint64 { return (w - ones) &^ w & highs }
+
+// specialBytes is zeroBytes for the bytes that end a run of plain string
+// contents: a quote, a backslash or a control character.
+func specialBytes(w uint64) uint64 {
+	return zeroBytes(w^(ones*'"')) | zeroBytes(w^(ones*'\\')) | (w-ones*0x20)&^w&highs
+}
 
 // numberLen returns the length of the JSON number at the start of b, or 0
 // when b does not start with one as the JSON grammar spells it.
@@ -375,36 +379,14 @@ func skipNested(src []byte, i int) (int, bool) {
 // appendUnescaped appends the string contents raw, escapes decoded, to dst.
 // It reports false, for the caller to leave the string to fastjson, on an
 // escape fastjson would keep as written or pair oddly: an unknown one, a
-// short or malformed \u, or a surrogate that is not half of a pair.
+// short or malformed \u, or a surrogate that is not half of a pair; and on
+// a quote or control character, which no string's raw contents hold.
 func appendUnescaped(dst, raw []byte) ([]byte, bool) {
-	// The text only shrinks: write it in place in dst's spare room, eight
-	// bytes at a time up to the next backslash.
-	n := len(dst)
-	dst = slices.Grow(dst, len(raw))[:n+len(raw)]
-	out := dst[n:]
-	i, j := 0, 0
-	for i < len(raw) {
-		if i+8 <= len(raw) {
-			w := binary.LittleEndian.Uint64(raw[i:])
-			binary.LittleEndian.PutUint64(out[j:], w) // j <= i: there is room
-			m := zeroBytes(w ^ (ones * '\\'))
-			if m == 0 {
-				i, j = i+8, j+8
-				continue
-			}
-			k := bits.TrailingZeros64(m) / 8
-			i, j = i+k, j+k
-		} else if raw[i] != '\\' {
-			out[j] = raw[i]
-			i, j = i+1, j+1
-			continue
-		}
-		var ok bool
-		if i, j, ok = unescapeAt(raw, i, out, j); !ok {
-			return dst[:n], false
-		}
+	out, stop, ok := unescapeUntil(dst, raw, 0)
+	if !ok || stop != len(raw) { // a quote or control character: not raw contents
+		return dst, false
 	}
-	return dst[:n+j], true
+	return out, true
 }
 
 // unescapeAt decodes the escape at raw[i] into out[j:], and returns where
@@ -454,15 +436,29 @@ func unescapeAt(raw []byte, i int, out []byte, j int) (int, int, bool) {
 // src[i], escapes decoded, and returns where its closing quote is. It
 // reports false where scanString or appendUnescaped would.
 func appendString(dst, src []byte, i int) ([]byte, int, bool) {
+	out, stop, ok := unescapeUntil(dst, src, i)
+	if !ok || stop == len(src) || src[stop] != '"' {
+		return dst, 0, false
+	}
+	return out, stop, true
+}
+
+// unescapeUntil appends to dst the string contents that begin at src[i],
+// escapes decoded, up to a quote, a control character or the end of src,
+// and returns where it stopped. It reports false on an escape it leaves to
+// fastjson (see appendUnescaped); dst then holds what it held.
+func unescapeUntil(dst, src []byte, i int) ([]byte, int, bool) {
+	// The text only shrinks: write it in place in dst's spare room, eight
+	// bytes at a time up to the next byte to look at.
 	n := len(dst)
-	dst = slices.Grow(dst, len(src)-i)[:n+len(src)-i] // the contents only shrink
+	dst = slices.Grow(dst, len(src)-i)[:n+len(src)-i]
 	out := dst[n:]
 	j := 0
 	for {
 		if i+8 <= len(src) {
 			w := binary.LittleEndian.Uint64(src[i:])
 			binary.LittleEndian.PutUint64(out[j:], w) // j is at most i less where src began
-			m := zeroBytes(w^(ones*'"')) | zeroBytes(w^(ones*'\\')) | (w-ones*0x20)&^w&highs
+			m := specialBytes(w)
 			if m == 0 {
 				i, j = i+8, j+8
 				continue
@@ -470,18 +466,16 @@ func appendString(dst, src []byte, i int) ([]byte, int, bool) {
 			k := bits.TrailingZeros64(m) / 8
 			i, j = i+k, j+k
 		} else if i >= len(src) {
-			return dst[:n], 0, false
+			return dst[:n+j], i, true
 		}
 		switch c := src[i]; {
-		case c == '"':
+		case c == '"' || c < 0x20:
 			return dst[:n+j], i, true
 		case c == '\\':
 			var ok bool
 			if i, j, ok = unescapeAt(src, i, out, j); !ok {
 				return dst[:n], 0, false
 			}
-		case c < 0x20:
-			return dst[:n], 0, false
 		default:
 			out[j] = c
 			i, j = i+1, j+1
