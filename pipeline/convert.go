@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
@@ -177,13 +176,7 @@ func Convert(ctx context.Context, opt Options) (*Summary, error) {
 	spec := &fileSpec{
 		ds: opt.Dataset, bucket: opt.Bucket, reg: newKeyRegistry(), inputs: opt.Inputs,
 		snapshot: opt.SnapshotTime.UTC(), runID: runID, version: opt.Version, maxFile: opt.MaxFileBytes,
-		owner: own,
-		options: []parquet.WriterOption{
-			parquet.Compression(codec),
-			parquet.DataPageVersion(1),
-			parquet.PageBufferSize(256 << 10),
-			parquet.ColumnPageBuffers(pageBuffers),
-		},
+		owner: own, codec: codec, inputNames: inputNames(opt.Inputs),
 	}
 	rej := newRejectWriter(opt.Bucket, RejectedDir+"/"+datePath(opt.Dataset, date)+"/"+runID+".jsonl", opt.Inputs, opt.MaxRejected)
 	log.Info("converting", "inputs", len(opt.Inputs), "snapshot_time", sum.SnapshotTime.Format(time.RFC3339), "output", sum.Output)
@@ -459,6 +452,11 @@ func newRunID(t time.Time) string {
 	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// pageBuffers is shared by every writer of the process, so that the memory
-// of encoded pages is reused across partitions rather than held by each.
-var pageBuffers = parquet.NewBufferPool()
+// inputNames returns the names of inputs as the lineage column holds them.
+func inputNames(inputs []Input) [][]byte {
+	names := make([][]byte, len(inputs))
+	for i, in := range inputs {
+		names[i] = []byte(in.Name)
+	}
+	return names
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"github.com/mdvm-parquet/mdvm-parquet/schema/sample"
 	"github.com/mdvm-parquet/mdvm-parquet/sink/local"
-	"github.com/parquet-go/parquet-go"
 	"testing"
 	"time"
 
@@ -64,9 +63,9 @@ func BenchmarkWriteRowGroup(b *testing.B) {
 		b.Fatal(err)
 	}
 	codec, _ := schema.Codec("snappy")
-	spec := &fileSpec{ds: schema.HardwareFirmware, reg: reg, bucket: bucket, inputs: []Input{{Name: "x"}},
-		runID: "bench", maxFile: 1 << 30,
-		options: []parquet.WriterOption{parquet.Compression(codec), parquet.DataPageVersion(1)}}
+	inputs := []Input{{Name: "x"}}
+	spec := &fileSpec{ds: schema.HardwareFirmware, reg: reg, bucket: bucket, inputs: inputs,
+		runID: "bench", maxFile: 1 << 30, codec: codec, inputNames: inputNames(inputs)}
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -180,46 +180,8 @@ func storedInt(b []byte) int64 {
 	return int64(binary.BigEndian.Uint64(b) ^ (1 << 63))
 }
 
-// typedValue converts the stored form of a value of type t, which is
-// neither String nor StringList, to its Parquet value.
-func typedValue(text []byte, t schema.Type) parquet.Value {
-	switch t {
-	case schema.Int32:
-		return parquet.Int32Value(int32(storedInt(text)))
-	case schema.Int64, schema.Timestamp:
-		return parquet.Int64Value(storedInt(text))
-	case schema.Double:
-		return parquet.DoubleValue(doubleFromKey(binary.BigEndian.Uint64(text)))
-	case schema.Bool:
-		return parquet.BooleanValue(text[0] == 1)
-	}
-	return parquet.ByteArrayValue(text)
-}
-
-// appendList appends the Parquet values of one row's list in column ci:
-// NULL at definition level 0, an empty list at 1, each element at 2, the
-// elements after the first repeating at level 1.
-func appendList(values []parquet.Value, buf *rows, s span, ci int) []parquet.Value {
-	if s.kind == schema.KindNull {
-		return append(values, parquet.Value{}.Level(0, 0, ci))
-	}
-	text := buf.text(s)
-	if len(text) == 0 {
-		return append(values, parquet.Value{}.Level(0, 1, ci))
-	}
-	rep := 0
-	for len(text) > 0 {
-		n, w := binary.Uvarint(text)
-		elem := text[w : w+int(n)]
-		text = text[w+int(n):]
-		values = append(values, parquet.ByteArrayValue(elem).Level(rep, 2, ci))
-		rep = 1
-	}
-	return values
-}
-
 // storeParquet appends the stored form of a non-null Parquet value of a
-// field of type t, the inverse of typedValue, for rows read back from a
+// field of type t, the inverse of writeField, for rows read back from a
 // file. A list element is appended as one element of a list.
 func storeParquet(arena []byte, v parquet.Value, t schema.Type) []byte {
 	var b [8]byte

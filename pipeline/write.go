@@ -6,20 +6,23 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
 	"unsafe"
 
-	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
 
+	"github.com/mdvm-parquet/mdvm-parquet/pipeline/parquetfile"
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
 	"github.com/mdvm-parquet/mdvm-parquet/sink"
 )
 
-// writeBatchRows is how many rows go to a column writer at a time, so that
-// pages are cut near the page size rather than after a whole row group.
-const writeBatchRows = 1024
+// pageSize is the size of a page's values, before compression, past which
+// a page is cut: large enough for compression to pay, small enough to bound
+// what a reader decodes at a time.
+const pageSize = 256 << 10
 
 // fileSpec is what every file of a run shares.
 type fileSpec struct {
@@ -31,8 +34,11 @@ type fileSpec struct {
 	snapshot time.Time
 	runID    string
 	version  string
-	options  []parquet.WriterOption // compression, page version, buffers
-	maxFile  int64                  // bytes after which a partition's file is finished
+	codec    compress.Codec // of every page
+	maxFile  int64          // bytes after which a partition's file is finished
+
+	// inputNames are the inputs' names as the lineage column writes them.
+	inputNames [][]byte
 }
 
 // writtenFile describes a finished Parquet file, for the manifest.
@@ -59,7 +65,7 @@ type openFile struct {
 	info   writtenFile
 	out    sink.Writer
 	count  *countWriter
-	pw     *parquet.Writer
+	pw     *parquetfile.Writer
 	layout *schema.Layout
 }
 
@@ -124,17 +130,24 @@ func (p *partWriter) open(ctx context.Context, layout *schema.Layout, plain map[
 		return fmt.Errorf("create %s: %w", name, err)
 	}
 	count := &countWriter{w: out}
-	opts := append(slices.Clip(p.spec.options), layout.Schema(plain), parquet.CreatedBy("mdvm-parquet", p.spec.version, ""))
-	// A flattened or raw text value can be any length; its min and max would
-	// be stored whole in page headers and the footer, several times over, for
-	// no pruning worth having (and page headers over 4 MiB are refused by
-	// some readers).
+	// A flattened or raw text value can be any length; its min and max
+	// would be stored whole in the footer for no pruning worth having.
+	noBounds := map[string]bool{}
 	for _, c := range layout.Columns {
 		if (c.Source == schema.FromFlattened && c.Type == schema.String) || plain[c.Name] || c.Source == schema.FromExtra || c.Name == p.spec.ds.FlattenColumn() {
-			opts = append(opts, parquet.SkipPageBounds(c.Name), parquet.SkipPageStatistics(c.Name))
+			noBounds[c.Name] = true
 		}
 	}
-	pw := parquet.NewWriter(count, opts...)
+	pw, err := parquetfile.NewWriter(count, layout.Schema(plain), parquetfile.Options{
+		Codec:     p.spec.codec,
+		PageSize:  pageSize,
+		CreatedBy: "mdvm-parquet version " + p.spec.version,
+		NoBounds:  noBounds,
+	})
+	if err != nil {
+		out.Abort()
+		return fmt.Errorf("create %s: %w", name, err)
+	}
 	p.cur = &openFile{
 		info:   writtenFile{Name: name, Partition: p.key.path(p.spec.ds), fingerprint: layout.Fingerprint()},
 		out:    out,
@@ -152,8 +165,9 @@ func (p *partWriter) finish() error {
 		return nil
 	}
 	p.cur = nil
-	for k, v := range fileMetadata(p.spec, f.layout) {
-		f.pw.SetKeyValueMetadata(k, v)
+	md := fileMetadata(p.spec, f.layout)
+	for _, k := range slices.Sorted(maps.Keys(md)) {
+		f.pw.SetKeyValue(k, md[k])
 	}
 	if err := f.pw.Close(); err != nil {
 		f.out.Abort()
@@ -266,177 +280,116 @@ func fileMetadata(spec *fileSpec, layout *schema.Layout) map[string]string {
 
 // writeRowGroup writes the rows of buf in the given order as one row group.
 //
-// Each row group gets a writer of its own, dropped once committed: the
-// buffers of a file's writer would otherwise stay allocated between row
-// groups, for every partition open at once.
+// Rows are sorted, so their bytes lie anywhere in the arena. They go a batch
+// at a time, small enough for its rows to stay in the processor's cache
+// while each column takes its cells from them; a column at a time over the
+// whole row group would fetch every cell from memory.
 func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, snap regSnapshot) error {
-	rg := f.pw.BeginRowGroup()
-	cols := rg.ColumnWriters()
+	const batchRows = 256
 	layout := f.layout.Columns
-	fills := columnFills(spec, layout)
 	flat := newFlatColumns(layout, snap)
-
-	// Rows go a batch at a time, a column at a time, then each column's
-	// batch to its writer. Only spans and offsets are read here: the text
-	// itself is read once, by the column writers.
-	values := make([][]parquet.Value, len(layout))
-	for lo := 0; lo < len(order); lo += writeBatchRows {
-		batch := order[lo:min(lo+writeBatchRows, len(order))]
-		for ci, fill := range fills {
-			values[ci] = fill(values[ci][:0], buf, batch)
-		}
-		flat.fill(values, buf, batch)
+	cols := make([]*parquetfile.ColumnWriter, len(layout))
+	for ci := range layout {
+		cols[ci] = f.pw.Column(ci)
+	}
+	us := spec.snapshot.UnixMicro()
+	for lo := 0; lo < len(order); lo += batchRows {
+		batch := order[lo:min(lo+batchRows, len(order))]
 		for ci, c := range layout {
-			if _, err := cols[ci].WriteRowValues(values[ci]); err != nil {
-				return fmt.Errorf("column %s: %w", c.Name, err)
+			cw := cols[ci]
+			switch c.Source {
+			case schema.FromField:
+				writeField(cw, buf, batch, c.Field, c.Type)
+			case schema.FromSnapshot:
+				for range batch {
+					cw.Int64(us)
+				}
+			case schema.FromExtra:
+				for _, r := range batch {
+					if m := &buf.meta[r]; m.extra.kind != schema.KindNull {
+						cw.Bytes(buf.text(m.extra))
+					} else {
+						cw.Null()
+					}
+				}
+			case schema.FromFile:
+				for _, r := range batch {
+					cw.Bytes(spec.inputNames[buf.meta[r].input])
+				}
+			case schema.FromLine:
+				for _, r := range batch {
+					cw.Int64(buf.meta[r].line)
+				}
+			case schema.FromFlattened:
+			default:
+				for range batch {
+					cw.Null()
+				}
 			}
 		}
+		flat.write(cols, buf, batch)
 	}
-	_, err := rg.Commit()
-	return err
+	if err := f.pw.EndRowGroup(); err != nil {
+		return fmt.Errorf("row group: %w", err)
+	}
+	return nil
 }
 
-// columnFill appends the values of one column for the rows of buf in batch.
-type columnFill func(dst []parquet.Value, buf *rows, batch []int32) []parquet.Value
-
-// columnFills returns how each layout column is filled, chosen once per row
-// group rather than per cell. Flattened columns start NULL; flatColumns.fill
-// sets the values rows have.
-func columnFills(spec *fileSpec, layout []schema.Column) []columnFill {
-	fills := make([]columnFill, len(layout))
-	for ci, c := range layout {
-		switch c.Source {
-		case schema.FromField:
-			fills[ci] = fieldFill(ci, c.Field, c.Type)
-		case schema.FromSnapshot:
-			fills[ci] = constFill(present(parquet.Int64Value(spec.snapshot.UnixMicro()), ci))
-		case schema.FromExtra:
-			fills[ci] = metaFill(ci, func(buf *rows, m *rowMeta) parquet.Value {
-				if m.extra.kind == schema.KindNull {
-					return parquet.Value{}
-				}
-				return parquet.ByteArrayValue(buf.text(m.extra))
-			})
-		case schema.FromFile:
-			names := make([][]byte, len(spec.inputs))
-			for i, in := range spec.inputs {
-				names[i] = []byte(in.Name)
-			}
-			fills[ci] = metaFill(ci, func(_ *rows, m *rowMeta) parquet.Value {
-				return parquet.ByteArrayValue(names[m.input])
-			})
-		case schema.FromLine:
-			fills[ci] = metaFill(ci, func(_ *rows, m *rowMeta) parquet.Value {
-				return parquet.Int64Value(m.line)
-			})
+// writeField writes documented field f of the rows in order: a String's
+// text, or the value the decoder stored in the column's type (see typed.go).
+func writeField(cw *parquetfile.ColumnWriter, buf *rows, order []int32, f int, t schema.Type) {
+	vals, arena, nf := buf.vals, buf.arena, buf.nf
+	for _, r := range order {
+		s := vals[int(r)*nf+f]
+		if s.kind == schema.KindNull {
+			cw.Null()
+			continue
+		}
+		text := arena[s.off : s.off+s.n]
+		switch t {
+		case schema.String:
+			cw.Bytes(text)
+		case schema.Int32:
+			cw.Int32(int32(storedInt(text)))
+		case schema.Int64, schema.Timestamp:
+			cw.Int64(storedInt(text))
+		case schema.Double:
+			cw.Double(doubleFromKey(binary.BigEndian.Uint64(text)))
+		case schema.Bool:
+			cw.Bool(text[0] == 1)
+		case schema.StringList:
+			writeList(cw, text)
 		default:
-			fills[ci] = constFill(null(ci))
+			cw.Bytes(text)
 		}
 	}
-	return fills
 }
 
-// present returns v at definition level 1 in column ci. The setters inline
-// where Value.Level, which checks its arguments, does not; loops over cells
-// call them directly, as this function is too large to inline.
-func present(v parquet.Value, ci int) parquet.Value {
-	v.SetDefinitionLevel(1)
-	v.SetColumnIndex(ci)
-	return v
-}
-
-// null returns the NULL of column ci.
-func null(ci int) parquet.Value {
-	var v parquet.Value
-	v.SetColumnIndex(ci)
-	return v
-}
-
-// grow returns dst resized to n values, its contents undefined.
-func grow(dst []parquet.Value, n int) []parquet.Value {
-	return slices.Grow(dst[:0], n)[:n]
-}
-
-func fieldFill(ci, f int, t schema.Type) columnFill {
-	nul := null(ci)
-	switch t {
-	case schema.StringList:
-		return func(dst []parquet.Value, buf *rows, batch []int32) []parquet.Value {
-			for _, r := range batch {
-				dst = appendList(dst, buf, buf.field(int(r), f), ci)
-			}
-			return dst
-		}
-	case schema.String:
-		return func(dst []parquet.Value, buf *rows, batch []int32) []parquet.Value {
-			dst = grow(dst, len(batch))
-			vals, arena, nf := buf.vals, buf.arena, buf.nf
-			for i, r := range batch {
-				s := vals[int(r)*nf+f]
-				if s.kind == schema.KindNull {
-					dst[i] = nul
-					continue
-				}
-				v := parquet.ByteArrayValue(arena[s.off : s.off+s.n])
-				v.SetDefinitionLevel(1)
-				v.SetColumnIndex(ci)
-				dst[i] = v
-			}
-			return dst
-		}
+// writeList writes a stored list: its elements, each after its length, or
+// none for an empty list.
+func writeList(cw *parquetfile.ColumnWriter, text []byte) {
+	if len(text) == 0 {
+		cw.EmptyList()
+		return
 	}
-	return func(dst []parquet.Value, buf *rows, batch []int32) []parquet.Value {
-		dst = grow(dst, len(batch))
-		for i, r := range batch {
-			s := buf.field(int(r), f)
-			if s.kind == schema.KindNull {
-				dst[i] = nul
-				continue
-			}
-			v := typedValue(buf.text(s), t)
-			v.SetDefinitionLevel(1)
-			v.SetColumnIndex(ci)
-			dst[i] = v
-		}
-		return dst
+	for first := true; len(text) > 0; first = false {
+		n, w := binary.Uvarint(text)
+		cw.Element(text[w:w+int(n)], first)
+		text = text[w+int(n):]
 	}
 }
 
-// metaFill fills column ci from what rows carry besides their fields; val
-// returns a NULL value for none.
-func metaFill(ci int, val func(*rows, *rowMeta) parquet.Value) columnFill {
-	return func(dst []parquet.Value, buf *rows, batch []int32) []parquet.Value {
-		dst = grow(dst, len(batch))
-		for i, r := range batch {
-			v := val(buf, &buf.meta[r])
-			if !v.IsNull() {
-				v.SetDefinitionLevel(1)
-			}
-			v.SetColumnIndex(ci)
-			dst[i] = v
-		}
-		return dst
-	}
-}
-
-func constFill(v parquet.Value) columnFill {
-	return func(dst []parquet.Value, _ *rows, batch []int32) []parquet.Value {
-		dst = grow(dst, len(batch))
-		for i := range dst {
-			dst[i] = v
-		}
-		return dst
-	}
-}
-
-// flatColumns maps flattened values to their layout columns.
+// flatColumns writes the flattened values of rows to their layout columns.
 type flatColumns struct {
 	column []int32       // layout column by column id, or -1
 	typ    []schema.Type // the type of that layout column
+	cols   []int32       // the flattened layout columns
+	done   []int         // by layout column: rows of the batch written
 }
 
-func newFlatColumns(layout []schema.Column, snap regSnapshot) flatColumns {
-	fc := flatColumns{column: make([]int32, len(snap.byID)), typ: make([]schema.Type, len(snap.byID))}
+func newFlatColumns(layout []schema.Column, snap regSnapshot) *flatColumns {
+	fc := &flatColumns{column: make([]int32, len(snap.byID)), typ: make([]schema.Type, len(snap.byID)),
+		done: make([]int, len(layout))}
 	for i := range fc.column {
 		fc.column[i] = -1
 	}
@@ -444,63 +397,56 @@ func newFlatColumns(layout []schema.Column, snap regSnapshot) flatColumns {
 		if c.Source == schema.FromFlattened {
 			id := snap.ids[c.Name]
 			fc.column[id], fc.typ[id] = int32(ci), c.Kind.Type()
+			fc.cols = append(fc.cols, int32(ci))
 		}
 	}
 	return fc
 }
 
-// fill sets the flattened values of the rows in batch, their columns
-// already filled with NULLs.
-func (fc flatColumns) fill(values [][]parquet.Value, buf *rows, batch []int32) {
-	for i, r := range batch {
+// write writes the flattened columns of the rows in batch, row by row:
+// a row's values lie together. A column a row has no value of gets a NULL;
+// should a row hold two values of one column, the first is written.
+func (fc *flatColumns) write(cols []*parquetfile.ColumnWriter, buf *rows, batch []int32) {
+	for _, ci := range fc.cols {
+		fc.done[ci] = 0
+	}
+	for pos, r := range batch {
 		m := &buf.meta[r]
-		afs := buf.afs[m.afLo:m.afHi]
-		for j := range afs {
-			a := &afs[j]
+		for j := m.afLo; j < m.afHi; j++ {
+			a := &buf.afs[j]
 			if int(a.col) >= len(fc.column) || fc.column[a.col] < 0 {
 				continue
 			}
-			ci := int(fc.column[a.col])
-			var v parquet.Value
-			if t := fc.typ[a.col]; t == schema.String {
-				v = parquet.ByteArrayValue(buf.arena[a.text.off : a.text.off+a.text.n])
-			} else {
-				v = flatValue(buf, a, t)
+			ci := fc.column[a.col]
+			if fc.done[ci] > pos {
+				continue
 			}
-			v.SetDefinitionLevel(1)
-			v.SetColumnIndex(ci)
-			values[ci][i] = v
+			cw := cols[ci]
+			for ; fc.done[ci] < pos; fc.done[ci]++ {
+				cw.Null()
+			}
+			fc.done[ci]++
+			switch fc.typ[a.col] {
+			case schema.Bool:
+				cw.Bool(a.num == 1)
+			case schema.Int64:
+				cw.Int64(int64(a.num))
+			case schema.Double:
+				if a.kind == schema.KindFloat {
+					cw.Double(math.Float64frombits(a.num))
+				} else {
+					cw.Double(float64(int64(a.num)))
+				}
+			default:
+				cw.Bytes(buf.arena[a.text.off : a.text.off+a.text.n])
+			}
 		}
 	}
-}
-
-// fieldValue returns a documented field's Parquet value: a String's text,
-// or the value the decoder converted to the column's type (see typed.go).
-// Lists take appendList.
-func fieldValue(buf *rows, s span, t schema.Type) parquet.Value {
-	if s.kind == schema.KindNull {
-		return parquet.Value{}
-	}
-	if t == schema.String {
-		return parquet.ByteArrayValue(buf.text(s))
-	}
-	return typedValue(buf.text(s), t)
-}
-
-// flatValue converts a flattened value to t, its column's type.
-func flatValue(buf *rows, a *afVal, t schema.Type) parquet.Value {
-	switch t {
-	case schema.Bool:
-		return parquet.BooleanValue(a.num == 1)
-	case schema.Int64:
-		return parquet.Int64Value(int64(a.num))
-	case schema.Double:
-		if a.kind == schema.KindFloat {
-			return parquet.DoubleValue(math.Float64frombits(a.num))
+	for _, ci := range fc.cols {
+		for cw := cols[ci]; fc.done[ci] < len(batch); fc.done[ci]++ {
+			cw.Null()
 		}
-		return parquet.DoubleValue(float64(int64(a.num)))
 	}
-	return parquet.ByteArrayValue(buf.text(a.text))
 }
 
 // sortRows returns the order of buf's rows by the dataset's sort keys, then by

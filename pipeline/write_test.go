@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/mdvm-parquet/mdvm-parquet/pipeline/parquetfile"
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
 	"github.com/mdvm-parquet/mdvm-parquet/schema/sample"
 )
@@ -38,83 +41,92 @@ func sampleRows(t testing.TB, ds *schema.Dataset, n int) (*rows, *keyRegistry) {
 	return r, reg
 }
 
-// encodeRowGroup writes buf in order as one file's only row group with fn.
-func encodeRowGroup(t *testing.T, spec *fileSpec, buf *rows, order []int32, snap regSnapshot,
-	fn func(*openFile) error) []byte {
+// referenceFile writes buf in order as one row group with parquet-go's own
+// writer, every row's cells in layout order, one value at a time: the plain
+// reading of the row group contract.
+func referenceFile(t *testing.T, spec *fileSpec, layout *schema.Layout, plain map[string]bool,
+	buf *rows, order []int32, snap regSnapshot) []byte {
 	t.Helper()
-	layout := schema.NewLayout(spec.ds, snap.kinds)
 	var out bytes.Buffer
-	opts := []parquet.WriterOption{parquet.DataPageVersion(1), parquet.PageBufferSize(16 << 10),
-		layout.Schema(plainColumns(layout, buf, snap.ids, order))}
-	f := &openFile{pw: parquet.NewWriter(&out, opts...), layout: layout}
-	if err := fn(f); err != nil {
-		t.Fatal(err)
+	pw := parquet.NewWriter(&out, parquet.DataPageVersion(1), layout.Schema(plain))
+	var row parquet.Row
+	for _, r32 := range order {
+		r, m := int(r32), buf.meta[r32]
+		row = row[:0]
+		for ci, c := range layout.Columns {
+			var v parquet.Value
+			switch c.Source {
+			case schema.FromField:
+				if c.Type == schema.StringList {
+					row = appendList(row, buf, buf.field(r, c.Field), ci)
+					continue
+				}
+				v = fieldValue(buf, buf.field(r, c.Field), c.Type)
+			case schema.FromSnapshot:
+				v = parquet.Int64Value(spec.snapshot.UnixMicro())
+			case schema.FromFlattened:
+				for _, a := range buf.afs[m.afLo:m.afHi] {
+					if int(a.col) < len(snap.byID) && snap.ids[c.Name] == uint32(a.col) {
+						v = flatValue(buf, &a, c.Kind.Type())
+						break
+					}
+				}
+			case schema.FromExtra:
+				if m.extra.kind != schema.KindNull {
+					v = parquet.ByteArrayValue(buf.text(m.extra))
+				}
+			case schema.FromFile:
+				v = parquet.ByteArrayValue([]byte(spec.inputs[m.input].Name))
+			case schema.FromLine:
+				v = parquet.Int64Value(m.line)
+			}
+			def := 0
+			if !v.IsNull() {
+				def = 1
+			}
+			row = append(row, v.Level(0, def, ci))
+		}
+		if _, err := pw.WriteRows([]parquet.Row{row}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := f.pw.Close(); err != nil {
+	if err := pw.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()
 }
 
-// writeCellByCell is the plain reading of the row group contract: every
-// row's cells in layout order, one value at a time.
-func writeCellByCell(f *openFile, spec *fileSpec, buf *rows, order []int32, snap regSnapshot) error {
-	rg := f.pw.BeginRowGroup()
-	cols := rg.ColumnWriters()
-	values := make([][]parquet.Value, len(f.layout.Columns))
-	for lo := 0; lo < len(order); lo += writeBatchRows {
-		for ci := range values {
-			values[ci] = values[ci][:0]
+// readRows reads every row of a Parquet file with parquet-go.
+func readRows(t *testing.T, data []byte) (*parquet.File, []parquet.Row) {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := parquet.NewReader(f)
+	defer r.Close()
+	var all []parquet.Row
+	for {
+		rows := make([]parquet.Row, 256)
+		n, err := r.ReadRows(rows)
+		for _, row := range rows[:n] {
+			all = append(all, row.Clone())
 		}
-		for _, r32 := range order[lo:min(lo+writeBatchRows, len(order))] {
-			r, m := int(r32), buf.meta[r32]
-			for ci, c := range f.layout.Columns {
-				var v parquet.Value
-				switch c.Source {
-				case schema.FromField:
-					if c.Type == schema.StringList {
-						values[ci] = appendList(values[ci], buf, buf.field(r, c.Field), ci)
-						continue
-					}
-					v = fieldValue(buf, buf.field(r, c.Field), c.Type)
-				case schema.FromSnapshot:
-					v = parquet.Int64Value(spec.snapshot.UnixMicro())
-				case schema.FromFlattened:
-					for _, a := range buf.afs[m.afLo:m.afHi] {
-						if int(a.col) < len(snap.byID) && snap.ids[c.Name] == uint32(a.col) {
-							v = flatValue(buf, &a, c.Kind.Type())
-						}
-					}
-				case schema.FromExtra:
-					if m.extra.kind != schema.KindNull {
-						v = parquet.ByteArrayValue(buf.text(m.extra))
-					}
-				case schema.FromFile:
-					v = parquet.ByteArrayValue([]byte(spec.inputs[m.input].Name))
-				case schema.FromLine:
-					v = parquet.Int64Value(m.line)
-				}
-				def := 0
-				if !v.IsNull() {
-					def = 1
-				}
-				values[ci] = append(values[ci], v.Level(0, def, ci))
-			}
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		for ci := range values {
-			if _, err := cols[ci].WriteRowValues(values[ci]); err != nil {
-				return err
-			}
+		if err != nil {
+			t.Fatalf("read rows: %v", err)
 		}
 	}
-	_, err := rg.Commit()
-	return err
+	return f, all
 }
 
-// TestWriteRowGroupCellByCell checks that the column-at-a-time writer makes
-// the very file a cell-by-cell writer makes, for every dataset with a
-// generator: typed fields, lists, NULLs, flattened values of every kind.
-func TestWriteRowGroupCellByCell(t *testing.T) {
+// TestWriteRowGroupMatchesParquetGo checks that writeRowGroup writes the
+// rows parquet-go's own writer writes, cell for cell, under the same
+// schema, for every dataset with a generator: typed fields, lists, NULLs,
+// flattened values of every kind.
+func TestWriteRowGroupMatchesParquetGo(t *testing.T) {
 	for _, name := range sample.Supported() {
 		t.Run(name, func(t *testing.T) {
 			ds, err := schema.Lookup(name)
@@ -123,16 +135,37 @@ func TestWriteRowGroupCellByCell(t *testing.T) {
 			}
 			buf, reg := sampleRows(t, ds, 2500)
 			snap := reg.snapshot()
-			spec := &fileSpec{ds: ds, reg: reg, inputs: []Input{{Name: "part-00000.json.gz"}}, snapshot: testSnapshot}
+			inputs := []Input{{Name: "part-00000.json.gz"}}
+			spec := &fileSpec{ds: ds, reg: reg, inputs: inputs, inputNames: inputNames(inputs), snapshot: testSnapshot}
 			order := sortRows(ds, buf)
-			got := encodeRowGroup(t, spec, buf, order, snap, func(f *openFile) error {
-				return f.writeRowGroup(spec, buf, order, snap)
-			})
-			want := encodeRowGroup(t, spec, buf, order, snap, func(f *openFile) error {
-				return writeCellByCell(f, spec, buf, order, snap)
-			})
-			if !bytes.Equal(got, want) {
-				t.Fatalf("files differ: %d bytes, want %d", len(got), len(want))
+			layout := schema.NewLayout(ds, snap.kinds)
+			plain := plainColumns(layout, buf, snap.ids, order)
+
+			var out bytes.Buffer
+			pw, err := parquetfile.NewWriter(&out, layout.Schema(plain), parquetfile.Options{PageSize: 16 << 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := &openFile{pw: pw, layout: layout}
+			if err := f.writeRowGroup(spec, buf, order, snap); err != nil {
+				t.Fatal(err)
+			}
+			if err := pw.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			gotFile, got := readRows(t, out.Bytes())
+			wantFile, want := readRows(t, referenceFile(t, spec, layout, plain, buf, order, snap))
+			if g, w := fmt.Sprint(gotFile.Metadata().Schema), fmt.Sprint(wantFile.Metadata().Schema); g != w {
+				t.Fatalf("schema\n got %s\nwant %s", g, w)
+			}
+			if len(got) != len(want) || len(got) != len(order) {
+				t.Fatalf("%d rows, parquet-go %d, wrote %d", len(got), len(want), len(order))
+			}
+			for i := range want {
+				if !got[i].Equal(want[i]) {
+					t.Fatalf("row %d:\n got %v\nwant %v", i, got[i], want[i])
+				}
 			}
 		})
 	}

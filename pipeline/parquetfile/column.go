@@ -36,32 +36,30 @@ type ColumnWriter struct {
 	dict      map[string]int32
 	dictVals  []byte
 	dictCount int32
-	lastIdx   int32
-	lastVal   []byte
 
-	// The chunk's pages so far; a dictionary chunk's go out only after its
-	// dictionary page, at Finish.
-	pages       []byte
-	rows        int64
-	values      int64 // levels: one a row, or one an element of a list
-	chunkNulls  int64
-	pageCount   int32
-	uncompSize  int64
-	compSize    int64
-	dataOffset  int64 // of the first data page written straight to the file
-	minI, maxI  int64
-	minF, maxF  float64
-	minB, maxB  []byte
-	hasBounds   bool
-	scratch     []byte
-	levelsBuf   []byte
-	header      bytes.Buffer
-	headerCodec *thrift.Encoder
+	// The chunk's data pages so far, compressed, after their headers, and
+	// its dictionary page, made last but written first.
+	pages      []byte
+	dictPage   []byte
+	rows       int64
+	values     int64 // levels: one a row, or one an element of a list
+	chunkNulls int64
+	pageCount  int32
+	uncompSize int64
+	compSize   int64
+	minI, maxI int64
+	minF, maxF float64
+	minB, maxB []byte
+	hasBounds  bool
+	scratch    []byte
+	levelsBuf  []byte
+	header     bytes.Buffer
 }
 
-// columnPool recycles column writers: a file has one at a time, but a
-// writer's buffers grow to its largest chunk, and many files are open.
-var columnPool = make(chan *ColumnWriter, 4)
+// columnPool recycles column writers between row groups: their buffers
+// grow to a chunk's size, and many files are open at once, each writing a
+// row group now and then.
+var columnPool = make(chan *ColumnWriter, 256)
 
 func getColumn() *ColumnWriter {
 	select {
@@ -69,7 +67,7 @@ func getColumn() *ColumnWriter {
 		return c
 	default:
 		c := &ColumnWriter{dict: map[string]int32{}}
-		c.headerCodec = thrift.NewEncoder(new(thrift.CompactProtocol).NewWriter(&c.header))
+		c.reset()
 		return c
 	}
 }
@@ -90,10 +88,10 @@ func (c *ColumnWriter) reset() {
 	c.defs, c.reps, c.vals, c.bits, c.idx = c.defs[:0], c.reps[:0], c.vals[:0], c.bits[:0], c.idx[:0]
 	c.nulls = 0
 	clear(c.dict)
-	c.dictVals, c.dictCount, c.lastIdx, c.lastVal = c.dictVals[:0], 0, -1, nil
+	c.dictVals, c.dictCount = c.dictVals[:0], 0
 	c.pages = c.pages[:0]
 	c.rows, c.values, c.chunkNulls, c.pageCount = 0, 0, 0, 0
-	c.uncompSize, c.compSize, c.dataOffset = 0, 0, -1
+	c.uncompSize, c.compSize = 0, 0
 	c.minB, c.maxB, c.hasBounds = c.minB[:0], c.maxB[:0], false
 }
 
@@ -163,11 +161,7 @@ func (c *ColumnWriter) byteArray(b []byte) {
 }
 
 // dictIndex returns b's index in the chunk's dictionary, adding it if new.
-// Rows come sorted, so a value often repeats the one before.
 func (c *ColumnWriter) dictIndex(b []byte) int32 {
-	if c.lastIdx >= 0 && bytes.Equal(b, c.lastVal) {
-		return c.lastIdx
-	}
 	i, ok := c.dict[string(b)]
 	if !ok {
 		i = c.dictCount
@@ -176,7 +170,6 @@ func (c *ColumnWriter) dictIndex(b []byte) int32 {
 		c.dictVals = binary.LittleEndian.AppendUint32(c.dictVals, uint32(len(b)))
 		c.dictVals = append(c.dictVals, b...)
 	}
-	c.lastIdx, c.lastVal = i, append(c.lastVal[:0], b...)
 	return i
 }
 
@@ -263,7 +256,7 @@ func (c *ColumnWriter) cutPage() {
 	}
 	c.scratch = body
 	nulls := c.nulls
-	c.addPage(format.PageHeader{
+	c.pages = c.addPage(c.pages, format.PageHeader{
 		Type: format.DataPage,
 		DataPageHeader: thrift.New(format.DataPageHeader{
 			NumValues:               int32(len(c.defs)),
@@ -272,7 +265,7 @@ func (c *ColumnWriter) cutPage() {
 			RepetitionLevelEncoding: format.RLE,
 			Statistics:              format.Statistics{NullCount: int64(nulls)},
 		}),
-	}, body, !c.leaf.dict)
+	}, body)
 	c.values += int64(len(c.defs))
 	c.chunkNulls += int64(nulls)
 	c.defs, c.reps, c.vals, c.bits, c.idx, c.nulls = c.defs[:0], c.reps[:0], c.vals[:0], c.bits[:0], c.idx[:0], 0
@@ -310,53 +303,36 @@ func appendBits(dst, src []byte) []byte {
 	return dst
 }
 
-// addPage compresses body and adds it, after its header, to the chunk:
-// straight to the file when direct, else to the pages held until Finish.
-func (c *ColumnWriter) addPage(h format.PageHeader, body []byte, direct bool) {
+// addPage appends body, compressed, after its header, to dst, and counts
+// it in the chunk.
+func (c *ColumnWriter) addPage(dst []byte, h format.PageHeader, body []byte) []byte {
 	w := c.w
 	comp, err := w.opt.Codec.Encode(c.levelsBuf[:0], body)
 	if err != nil {
 		w.fail(fmt.Errorf("parquet column %s: compress: %w", c.leaf.path[0], err))
-		return
+		return dst
 	}
 	c.levelsBuf = comp
 	h.UncompressedPageSize = int32(len(body))
 	h.CompressedPageSize = int32(len(comp))
 	c.header.Reset()
-	if err := c.headerCodec.Encode(&h); err != nil {
+	enc := thrift.NewEncoder(new(thrift.CompactProtocol).NewWriter(&c.header))
+	if err := enc.Encode(&h); err != nil {
 		w.fail(fmt.Errorf("parquet column %s: page header: %w", c.leaf.path[0], err))
-		return
+		return dst
 	}
 	c.uncompSize += int64(c.header.Len() + len(body))
 	c.compSize += int64(c.header.Len() + len(comp))
 	c.pageCount++
-	if !direct {
-		c.pages = append(c.pages, c.header.Bytes()...)
-		c.pages = append(c.pages, comp...)
-		return
-	}
-	if c.dataOffset < 0 {
-		c.dataOffset = w.off
-	}
-	w.write(c.header.Bytes())
-	w.write(comp)
+	dst = append(dst, c.header.Bytes()...)
+	return append(dst, comp...)
 }
 
-// Finish writes the rest of the column's chunk and records it in the row
-// group.
-func (c *ColumnWriter) Finish() error {
+// finish writes the column's chunk: its dictionary page, if any, then its
+// data pages.
+func (c *ColumnWriter) finish() (format.ColumnChunk, error) {
 	w := c.w
-	defer putColumn(c)
-	w.col = nil
 	c.cutPage()
-	if w.err != nil {
-		return w.err
-	}
-	if w.next == 0 {
-		w.rows = c.rows
-	} else if c.rows != w.rows {
-		return w.fail(ErrColumnOrder)
-	}
 	dataPages := c.pageCount
 	md := format.ColumnMetaData{
 		Type:         c.leaf.physical,
@@ -364,45 +340,41 @@ func (c *ColumnWriter) Finish() error {
 		Codec:        w.opt.Codec.CompressionCodec(),
 		NumValues:    c.values,
 		Statistics:   format.Statistics{NullCount: c.chunkNulls},
+		Encoding:     []format.Encoding{format.Plain, format.RLE},
+		EncodingStats: []format.PageEncodingStats{
+			{PageType: format.DataPage, Encoding: format.Plain, Count: dataPages},
+		},
 	}
-	start := w.off
+	md.DataPageOffset = w.off
 	if c.leaf.dict {
-		md.Encoding = []format.Encoding{format.Plain, format.RLE, format.RLEDictionary}
-		// The dictionary page comes first, even empty: readers take the
-		// chunk's first page for it.
-		md.DictionaryPageOffset = start
-		c.addPage(format.PageHeader{
+		// The dictionary page comes first, even empty: readers take a
+		// dictionary chunk's first page for it.
+		c.dictPage = c.addPage(c.dictPage[:0], format.PageHeader{
 			Type: format.DictionaryPage,
 			DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{
 				NumValues: c.dictCount,
 				Encoding:  format.Plain,
 			}),
-		}, c.dictVals, true)
+		}, c.dictVals)
 		c.dictBounds()
-		md.DataPageOffset = w.off
-		w.write(c.pages)
+		md.DictionaryPageOffset = w.off
+		md.DataPageOffset = w.off + int64(len(c.dictPage))
+		w.write(c.dictPage)
+		md.Encoding = append(md.Encoding, format.RLEDictionary)
 		md.EncodingStats = []format.PageEncodingStats{
 			{PageType: format.DataPage, Encoding: format.RLEDictionary, Count: dataPages},
 			{PageType: format.DictionaryPage, Encoding: format.Plain, Count: 1},
 		}
-	} else {
-		md.Encoding = []format.Encoding{format.Plain, format.RLE}
-		md.DataPageOffset = c.dataOffset
-		if c.dataOffset < 0 {
-			md.DataPageOffset = start
-		}
-		md.EncodingStats = []format.PageEncodingStats{{PageType: format.DataPage, Encoding: format.Plain, Count: dataPages}}
 	}
+	w.write(c.pages)
 	if w.err != nil {
-		return w.err
+		return format.ColumnChunk{}, w.err
 	}
 	md.TotalUncompressedSize, md.TotalCompressedSize = c.uncompSize, c.compSize
 	if c.hasBounds && c.leaf.bounds {
 		md.Statistics.MinValue, md.Statistics.MaxValue = c.boundBytes()
 	}
-	w.chunks = append(w.chunks, format.ColumnChunk{MetaData: md})
-	w.next++
-	return nil
+	return format.ColumnChunk{MetaData: md}, nil
 }
 
 // dictBounds sets the bounds of a dictionary chunk from its entries.

@@ -1,6 +1,6 @@
-// Package parquetfile writes Parquet files a column chunk at a time, encoding
-// each page straight from the cells it is handed: no value object per cell,
-// and no more than one column chunk of one row group in memory.
+// Package parquetfile writes Parquet files a row group at a time, encoding
+// each page straight from the cells it is handed, with no value object per
+// cell: a row group's pages are held, compressed, until it ends.
 //
 // It writes what the pipeline's files hold and no more: optional flat leaves
 // of any primitive type and lists of required elements, data pages v1, PLAIN
@@ -38,26 +38,23 @@ type Options struct {
 	NoBounds map[string]bool
 }
 
-// Writer writes one Parquet file. Each row group is written a column at a
-// time, in schema order: Column(i) returns the writer of leaf i, whose
-// Finish writes its chunk; EndRowGroup then records the row group. Close
-// writes the footer. A Writer is used by one goroutine at a time.
+// Writer writes one Parquet file. Column(i) returns the writer of leaf i of
+// the row group being written, which takes that column's cells in row
+// order; cells of different columns may come in any order. EndRowGroup
+// writes the row group's chunks, Close the footer. A Writer is used by one
+// goroutine at a time.
 type Writer struct {
-	out     io.Writer
-	off     int64 // bytes written to out
-	opt     Options
-	leaves  []leaf
-	schema  []format.SchemaElement
-	orders  []format.ColumnOrder
-	kv      []format.KeyValue
-	groups  []format.RowGroup
-	chunks  []format.ColumnChunk // of the row group being written
-	rows    int64                // rows of that row group, as its first column counted
-	groupAt int64                // offset of its first page
-	next    int                  // index of the column expected next
-	col     *ColumnWriter        // the column being written, if any
-	err     error                // the first error, which every later call returns
-	closed  bool
+	out    io.Writer
+	off    int64 // bytes written to out
+	opt    Options
+	leaves []leaf
+	schema []format.SchemaElement
+	orders []format.ColumnOrder
+	kv     []format.KeyValue
+	groups []format.RowGroup
+	cols   []*ColumnWriter // of the row group being written, by leaf; nil until used
+	err    error           // the first error, which every later call returns
+	closed bool
 }
 
 // leaf is what the writer knows of one column.
@@ -71,10 +68,9 @@ type leaf struct {
 	physical format.Type
 }
 
-// ErrColumnOrder is returned when a row group's columns are not written in
-// schema order, each once, with the same number of rows: a programming
-// error of the caller.
-var ErrColumnOrder = errors.New("parquet columns written out of order or with unequal rows")
+// ErrUnequalRows is returned when the columns of a row group were given
+// different numbers of rows: a programming error of the caller.
+var ErrUnequalRows = errors.New("parquet columns of unequal rows")
 
 // NewWriter returns a writer of a file of schema s to out, and writes the
 // file's magic bytes. Every leaf of s must be a primitive, optional or
@@ -91,7 +87,7 @@ func NewWriter(out io.Writer, s *parquet.Schema, opt Options) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{out: out, opt: opt, schema: elems, orders: orders}
+	w := &Writer{out: out, opt: opt, schema: elems, orders: orders, cols: make([]*ColumnWriter, len(s.Columns()))}
 	for _, path := range s.Columns() {
 		lc, _ := s.Lookup(path...)
 		t := lc.Node.Type()
@@ -142,44 +138,64 @@ func (w *Writer) SetKeyValue(key, value string) {
 	w.kv = append(w.kv, format.KeyValue{Key: key, Value: value})
 }
 
-// Column returns the writer of column i of the row group being written,
-// which starts with column 0. Columns go in schema order, each finished
-// before the next starts.
+// Column returns the writer of column i of the row group being written.
 func (w *Writer) Column(i int) *ColumnWriter {
-	if w.col != nil || i != w.next {
-		w.fail(ErrColumnOrder)
-	}
-	if i == 0 {
-		w.groupAt = w.off
-		w.chunks = w.chunks[:0]
+	if c := w.cols[i]; c != nil {
+		return c
 	}
 	c := getColumn()
 	c.w, c.leaf = w, &w.leaves[i]
-	w.col = c
+	w.cols[i] = c
 	return c
 }
 
-// EndRowGroup records the row group whose columns were all written.
+// EndRowGroup writes the row group's column chunks, in schema order. A
+// column given no cells is written as that many NULLs.
 func (w *Writer) EndRowGroup() error {
+	defer w.release()
 	if w.err != nil {
 		return w.err
 	}
-	if w.col != nil || w.next != len(w.leaves) {
-		return w.fail(ErrColumnOrder)
+	rows := int64(-1)
+	for _, c := range w.cols {
+		if c != nil {
+			rows = max(rows, c.rows)
+		}
 	}
-	rg := format.RowGroup{
-		Columns:             append([]format.ColumnChunk(nil), w.chunks...),
-		NumRows:             w.rows,
-		FileOffset:          w.groupAt,
-		TotalCompressedSize: w.off - w.groupAt,
-		Ordinal:             int16(len(w.groups)),
+	if rows < 0 {
+		return nil // no cells: no row group
 	}
-	for _, c := range w.chunks {
-		rg.TotalByteSize += c.MetaData.TotalUncompressedSize
+	rg := format.RowGroup{NumRows: rows, FileOffset: w.off, Ordinal: int16(len(w.groups))}
+	for i := range w.cols {
+		c := w.Column(i)
+		if c.rows == 0 {
+			for range rows {
+				c.Null()
+			}
+		}
+		if c.rows != rows {
+			return w.fail(ErrUnequalRows)
+		}
+		chunk, err := c.finish()
+		if err != nil {
+			return err
+		}
+		rg.Columns = append(rg.Columns, chunk)
+		rg.TotalByteSize += chunk.MetaData.TotalUncompressedSize
 	}
+	rg.TotalCompressedSize = w.off - rg.FileOffset
 	w.groups = append(w.groups, rg)
-	w.next = 0
 	return nil
+}
+
+// release returns the row group's column writers for reuse.
+func (w *Writer) release() {
+	for i, c := range w.cols {
+		if c != nil {
+			putColumn(c)
+			w.cols[i] = nil
+		}
+	}
 }
 
 // RowGroups is how many row groups have been written.
@@ -193,8 +209,11 @@ func (w *Writer) Close() error {
 	if w.closed {
 		return nil
 	}
-	if w.col != nil || w.next != 0 {
-		return w.fail(ErrColumnOrder)
+	for _, c := range w.cols {
+		if c != nil {
+			w.release()
+			return w.fail(errors.New("parquet file closed inside a row group"))
+		}
 	}
 	w.closed = true
 	md := format.FileMetaData{

@@ -75,13 +75,10 @@ func writeTable(t testing.TB, w *Writer, table [][]cell, groupRows int) {
 	t.Helper()
 	for lo := 0; lo < len(table); lo += groupRows {
 		rows := table[lo:min(lo+groupRows, len(table))]
-		for ci := range 8 {
-			c := w.Column(ci)
-			for _, row := range rows {
-				writeCell(c, row[ci])
-			}
-			if err := c.Finish(); err != nil {
-				t.Fatal(err)
+		// Row by row, every column open at once.
+		for _, row := range rows {
+			for ci := range 8 {
+				writeCell(w.Column(ci), row[ci])
 			}
 		}
 		if err := w.EndRowGroup(); err != nil {
@@ -343,26 +340,38 @@ func TestWriterMetadata(t *testing.T) {
 	}
 }
 
-// Columns out of order, or of unequal rows, are refused.
-func TestWriterColumnOrder(t *testing.T) {
+// Columns of unequal rows are refused; a column given no cells is NULL.
+func TestWriterUnequalRows(t *testing.T) {
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, testSchema(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := w.Column(0)
-	c.Null()
-	if err := c.Finish(); err != nil {
+	w.Column(0).Bytes([]byte("a"))
+	w.Column(0).Bytes([]byte("b"))
+	w.Column(3).Int64(1)
+	if err := w.EndRowGroup(); !errors.Is(err, ErrUnequalRows) {
+		t.Errorf("unequal rows: %v, want ErrUnequalRows", err)
+	}
+	if err := w.Close(); !errors.Is(err, ErrUnequalRows) {
+		t.Errorf("close after: %v, want ErrUnequalRows", err)
+	}
+
+	buf.Reset()
+	if w, err = NewWriter(&buf, testSchema(), Options{}); err != nil {
 		t.Fatal(err)
 	}
-	c = w.Column(1)
-	c.Null()
-	c.Null()
-	if err := c.Finish(); !errors.Is(err, ErrColumnOrder) {
-		t.Errorf("unequal rows: %v, want ErrColumnOrder", err)
+	w.Column(0).Bytes([]byte("a"))
+	w.Column(0).Bytes([]byte("b"))
+	if err := w.EndRowGroup(); err != nil {
+		t.Fatal(err)
 	}
-	if err := w.Close(); !errors.Is(err, ErrColumnOrder) {
-		t.Errorf("close after: %v, want ErrColumnOrder", err)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := readTable(t, buf.Bytes())
+	if g := fmt.Sprint(got); g != "[[[97] <nil> <nil> <nil> <nil> <nil> <nil> <nil>] [[98] <nil> <nil> <nil> <nil> <nil> <nil> <nil>]]" {
+		t.Errorf("read %s", g)
 	}
 }
 
@@ -387,4 +396,47 @@ func FuzzWriter(f *testing.F) {
 			t.Fatalf("read back differs\n got %s\nwant %s", g, w)
 		}
 	})
+}
+
+// A column writer fresh from allocation starts as a recycled one does: a
+// plain first column, and an empty first value in a dictionary.
+func TestWriterFreshColumn(t *testing.T) {
+	tests := []struct {
+		name string
+		node parquet.Node
+	}{
+		{"plain", parquet.Encoded(parquet.String(), &parquet.Plain)},
+		{"dictionary", parquet.Encoded(parquet.String(), &parquet.RLEDictionary)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for len(columnPool) > 0 {
+				<-columnPool
+			}
+			s := parquet.NewSchema("t", parquet.Group{"a": parquet.Optional(tt.node)})
+			var buf bytes.Buffer
+			w, err := NewWriter(&buf, s, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := w.Column(0)
+			c.Bytes([]byte(""))
+			c.Bytes([]byte("x"))
+			if err := w.EndRowGroup(); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := make([]parquet.Row, 3)
+			n, _ := parquet.NewReader(f).ReadRows(rows)
+			if n != 2 || string(rows[0][0].ByteArray()) != "" || rows[0][0].IsNull() || string(rows[1][0].ByteArray()) != "x" {
+				t.Fatalf("read %d rows: %v", n, rows[:n])
+			}
+		})
+	}
 }
