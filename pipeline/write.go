@@ -339,6 +339,16 @@ func (f *openFile) writeRowGroup(spec *fileSpec, buf *rows, order []int32, snap 
 // text, or the value the decoder stored in the column's type (see typed.go).
 func writeField(cw *parquetfile.ColumnWriter, buf *rows, order []int32, f int, t schema.Type) {
 	vals, arena, nf := buf.vals, buf.arena, buf.nf
+	if t == schema.String {
+		for _, r := range order {
+			if s := vals[int(r)*nf+f]; s.kind != schema.KindNull {
+				cw.Bytes(arena[s.off : s.off+s.n])
+			} else {
+				cw.Null()
+			}
+		}
+		return
+	}
 	for _, r := range order {
 		s := vals[int(r)*nf+f]
 		if s.kind == schema.KindNull {
@@ -347,8 +357,6 @@ func writeField(cw *parquetfile.ColumnWriter, buf *rows, order []int32, f int, t
 		}
 		text := arena[s.off : s.off+s.n]
 		switch t {
-		case schema.String:
-			cw.Bytes(text)
 		case schema.Int32:
 			cw.Int32(int32(storedInt(text)))
 		case schema.Int64, schema.Timestamp:
