@@ -60,10 +60,11 @@ type decoder struct {
 	prevKeys []prevField // the last record's keys, in order
 	pos      int         // position in prevKeys of the next key
 	fl       *flattener
-	key      []byte // scratch: lower-cased key
-	lit      []byte // scratch: a value as written
-	unesc    []byte // scratch: a string unescaped
-	extra    []byte // scratch: the record's extra_fields object
+	key      []byte     // scratch: lower-cased key
+	lit      []byte     // scratch: a value as written
+	unesc    []byte     // scratch: a string unescaped
+	quotes   quoteIndex // where the flatten field's quotes are, read by stringInto
+	extra    []byte     // scratch: the record's extra_fields object
 	stats    decodeStats
 
 	inputRecords  []int64 // records per input index
@@ -168,7 +169,7 @@ func (d *decoder) scanLine(input int, line int64, text []byte, dst *rows) (strin
 		var v jval
 		var ok bool
 		if known && i == d.flat && st.vals[i].kind == schema.KindNull {
-			v, ok = d.sc.stringInto(dst)
+			v, ok = d.sc.stringInto(dst, &d.quotes)
 		}
 		if !ok {
 			v, ok = d.sc.value()
@@ -423,7 +424,7 @@ func (d *decoder) flattenField(dst *rows, v jval, raw span) {
 			return
 		}
 		if !d.slowOnly {
-			if ok, dups, done := d.fl.scan(dst, raw); done {
+			if ok, dups, done := d.fl.scan(dst, raw, &d.quotes); done {
 				if !ok {
 					d.stats.unflattenable++
 				}

@@ -208,9 +208,9 @@ func newFlattener(reg *keyRegistry) *flattener {
 // or about to change the registry (a key or spelling this flattener has not
 // met, a kind widening). The registry must not change for a document
 // fastjson may then refuse; such changes are rare. When done, ok and dups
-// are as flatten's.
-func (f *flattener) scan(dst *rows, raw span) (ok bool, dups int, done bool) {
-	if !f.sc.open(dst.text(raw), int(raw.off)) {
+// are as flatten's. q, when it indexes raw, tells where its strings end.
+func (f *flattener) scan(dst *rows, raw span, q *quoteIndex) (ok bool, dups int, done bool) {
+	if !f.sc.openIndexed(dst.text(raw), int(raw.off), q) {
 		return false, 0, false
 	}
 	mark := dst.mark()

@@ -50,6 +50,29 @@ type objScanner struct {
 	base   int  // arena offset of src, or -1 when src is not in the arena
 	done   bool // the closing brace was read
 	nested *fastjson.Parser
+	quotes *quoteIndex // where src's quotes are, or nil to look for them
+	qi     int         // the next of quotes.at not yet passed
+}
+
+// quoteIndex records where the quotes of an unescaped string landed, when
+// that string is a document: stringInto meets every one of them, each an
+// escape, so the flattener need not search the document for its strings'
+// ends. It is usable only when nothing else unescaped was a backslash or a
+// control character: then every quote in the document bounds a string.
+type quoteIndex struct {
+	at     []int32 // offsets of the quotes in the unescaped text
+	usable bool
+	off, n uint32 // the unescaped text's place in the arena
+}
+
+// record notes the byte an escape was unescaped to, at out[j].
+func (q *quoteIndex) record(out []byte, j int) {
+	switch c := out[j]; {
+	case c == '"':
+		q.at = append(q.at, int32(j))
+	case c == '\\' || c < 0x20:
+		q.usable = false
+	}
 }
 
 // scanState is what objScanner.next found.
@@ -68,7 +91,17 @@ const maxScanDepth = 64
 // open starts reading src, which must hold one object and nothing but
 // space around it. It reports false when src does not begin like one.
 func (s *objScanner) open(src []byte, base int) bool {
-	*s = objScanner{src: src, base: base, nested: s.nested}
+	return s.openIndexed(src, base, nil)
+}
+
+// openIndexed is open, finding the ends of src's strings in q, when it is
+// usable and indexes src; in step with the scan, or the scan looks for
+// them again from where they part.
+func (s *objScanner) openIndexed(src []byte, base int, q *quoteIndex) bool {
+	if q != nil && (!q.usable || base < 0 || uint32(base) != q.off || uint32(len(src)) != q.n) {
+		q = nil
+	}
+	*s = objScanner{src: src, base: base, nested: s.nested, quotes: q}
 	s.ws()
 	if s.i >= len(s.src) || s.src[s.i] != '{' {
 		return false
@@ -103,7 +136,7 @@ func (s *objScanner) key() ([]byte, scanState) {
 	if s.i >= len(s.src) || s.src[s.i] != '"' {
 		return nil, scanBail
 	}
-	end, esc, ok := scanString(s.src, s.i+1)
+	end, esc, ok := s.stringEnd(s.i)
 	if !ok || esc {
 		return nil, scanBail
 	}
@@ -137,22 +170,48 @@ func (s *objScanner) sep() bool {
 	return false
 }
 
+// stringEnd is scanString for the string whose opening quote is at
+// src[open]: from the quote index when there is one in step, else by
+// looking.
+func (s *objScanner) stringEnd(open int) (end int, esc bool, ok bool) {
+	if q := s.quotes; q != nil {
+		for s.qi < len(q.at) && int(q.at[s.qi]) < open {
+			s.qi++ // inside a nested value fastjson read
+		}
+		if s.qi+1 < len(q.at) && int(q.at[s.qi]) == open {
+			end = int(q.at[s.qi+1])
+			s.qi += 2
+			return end, false, true
+		}
+		s.quotes = nil
+	}
+	return scanString(s.src, open+1)
+}
+
 // stringInto reads the value, when it is a string, straight into dst's
 // arena, unescaped in the same pass that finds its end: for a long string
 // full of escapes (a document held as a string), one pass instead of two.
 // It reports false for a value that is not a string or a string for
 // fastjson (see appendUnescaped).
-func (s *objScanner) stringInto(dst *rows) (jval, bool) {
+//
+// q, when not nil, is filled with where the string's quotes landed.
+func (s *objScanner) stringInto(dst *rows, q *quoteIndex) (jval, bool) {
 	if s.i >= len(s.src) || s.src[s.i] != '"' {
 		return jval{}, false
 	}
 	start := len(dst.arena)
-	arena, end, ok := appendString(dst.arena, s.src, s.i+1)
+	if q != nil {
+		q.at, q.usable = q.at[:0], true
+	}
+	arena, end, ok := appendString(dst.arena, s.src, s.i+1, q)
 	if !ok {
 		dst.arena = arena[:start]
 		return jval{}, false
 	}
 	dst.arena = arena
+	if q != nil {
+		q.off, q.n = uint32(start), uint32(len(arena)-start)
+	}
 	s.i = end + 1
 	return jval{t: fastjson.TypeString, text: dst.arena[start:], at: start}, true
 }
@@ -191,7 +250,7 @@ func (s *objScanner) value() (jval, bool) {
 	}
 	switch c := s.src[start]; {
 	case c == '"':
-		end, esc, ok := scanString(s.src, start+1)
+		end, esc, ok := s.stringEnd(start)
 		if !ok {
 			return jval{}, false
 		}
@@ -382,7 +441,7 @@ func skipNested(src []byte, i int) (int, bool) {
 // short or malformed \u, or a surrogate that is not half of a pair; and on
 // a quote or control character, which no string's raw contents hold.
 func appendUnescaped(dst, raw []byte) ([]byte, bool) {
-	out, stop, ok := unescapeUntil(dst, raw, 0)
+	out, stop, ok := unescapeUntil(dst, raw, 0, nil)
 	if !ok || stop != len(raw) { // a quote or control character: not raw contents
 		return dst, false
 	}
@@ -434,9 +493,10 @@ func unescapeAt(raw []byte, i int, out []byte, j int) (int, int, bool) {
 
 // appendString appends to dst the contents of the string that begin at
 // src[i], escapes decoded, and returns where its closing quote is. It
-// reports false where scanString or appendUnescaped would.
-func appendString(dst, src []byte, i int) ([]byte, int, bool) {
-	out, stop, ok := unescapeUntil(dst, src, i)
+// reports false where scanString or appendUnescaped would. q, when not nil,
+// records the unescaped quotes.
+func appendString(dst, src []byte, i int, q *quoteIndex) ([]byte, int, bool) {
+	out, stop, ok := unescapeUntil(dst, src, i, q)
 	if !ok || stop == len(src) || src[stop] != '"' {
 		return dst, 0, false
 	}
@@ -446,8 +506,9 @@ func appendString(dst, src []byte, i int) ([]byte, int, bool) {
 // unescapeUntil appends to dst the string contents that begin at src[i],
 // escapes decoded, up to a quote, a control character or the end of src,
 // and returns where it stopped. It reports false on an escape it leaves to
-// fastjson (see appendUnescaped); dst then holds what it held.
-func unescapeUntil(dst, src []byte, i int) ([]byte, int, bool) {
+// fastjson (see appendUnescaped); dst then holds what it held. q, when not
+// nil, records every byte an escape became (see quoteIndex).
+func unescapeUntil(dst, src []byte, i int, q *quoteIndex) ([]byte, int, bool) {
 	// The text only shrinks: write it in place in dst's spare room, eight
 	// bytes at a time up to the next byte to look at.
 	n := len(dst)
@@ -475,6 +536,9 @@ func unescapeUntil(dst, src []byte, i int) ([]byte, int, bool) {
 			var ok bool
 			if i, j, ok = unescapeAt(src, i, out, j); !ok {
 				return dst[:n], 0, false
+			}
+			if q != nil {
+				q.record(out, j-1)
 			}
 		default:
 			out[j] = c

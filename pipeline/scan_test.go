@@ -125,7 +125,10 @@ func TestScannerTakesExportLines(t *testing.T) {
 				if d.flat < 0 || dst.len() == 0 || dst.field(0, d.flat).kind != schema.KindString {
 					continue
 				}
-				if _, _, done := d.fl.scan(dst, dst.field(0, d.flat)); !done {
+				if d.quotes.usable && d.fl.sc.quotes == nil {
+					t.Fatalf("the document's quote index fell out of step on line %d: %s", i+1, line)
+				}
+				if _, _, done := d.fl.scan(dst, dst.field(0, d.flat), nil); !done {
 					t.Fatalf("scanner gave up on the document of line %d: %s", i+1, dst.text(dst.field(0, d.flat)))
 				}
 			}
@@ -295,5 +298,46 @@ func TestScannerTakesObjectDocument(t *testing.T) {
 		if got := len(dst.afs); got != 2 {
 			t.Errorf("line %d: %d flattened values, want 2", i, got)
 		}
+	}
+}
+
+// TestQuoteIndex checks that documents whose quotes stringInto indexed are
+// flattened as without the index: nested values between strings, quotes
+// written as \u0022, and documents the index cannot serve (an escaped quote
+// or a backslash inside a value, a control character).
+func TestQuoteIndex(t *testing.T) {
+	// The documents as the line holds them, escaped.
+	docs := []string{
+		`{\"A\":\"x\",\"B\":1,\"C\":true}`,
+		`{\"A\":{\"in\":\"side\",\"deep\":[\"a\",\"b\"]},\"B\":\"after\",\"C\":[\"q\"]}`,
+		`{\"A\":[\"x\",{\"y\":\"z\"}],\"B\":\"w\",\"C\":{\"D\":\"E\"}}`,
+		`{\u0022A\u0022:\u0022x\u0022,\"B\":\"y\"}`,
+		`{\"A\":\"say \\\"hi\\\"\",\"B\":\"b\"}`,
+		`{\"A\":\"back\\\\slash\",\"B\":\"b\"}`,
+		`{\"A\":\"line\\nbreak\",\"B\":\"b\"}`,
+		`{\"A\":\"x\",\n\"B\":\"b\"}`,
+		`{\"A\":\"\",\"B\":\"\"}`,
+		`{}`,
+	}
+	for _, doc := range docs {
+		t.Run(doc, func(t *testing.T) {
+			line := `{"DeviceId":"d1","AdditionalFields":"` + doc + `"}`
+			indexed := decodeAll(schema.HardwareFirmware, []byte(line+"\n"), false)
+			slow := decodeAll(schema.HardwareFirmware, []byte(line+"\n"), true)
+			if g, w := fmt.Sprint(indexed), fmt.Sprint(slow); g != w {
+				t.Fatalf("with the quote index:\n%s\nwith fastjson:\n%s", g, w)
+			}
+
+			// Where the index serves, the scanner reads the whole document
+			// with it, in step to the end.
+			d := newDecoder(schema.HardwareFirmware, newKeyRegistry(), []string{""})
+			dst := newRows(len(schema.HardwareFirmware.Fields))
+			if _, ok := d.scanLine(0, 1, []byte(line), dst); !ok || !d.quotes.usable {
+				return
+			}
+			if _, _, done := d.fl.scan(dst, dst.field(0, d.flat), &d.quotes); !done || d.fl.sc.quotes == nil {
+				t.Fatalf("scanned with the index: done %v, in step %v", done, d.fl.sc.quotes != nil)
+			}
+		})
 	}
 }
