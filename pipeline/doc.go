@@ -9,7 +9,8 @@
 //	          back to fastjson for what it leaves
 //	flatten   turns a record's additionalFields text into typed values
 //	build     gathers records into per-partition buffers under a memory budget
-//	write     encodes a partition's buffered rows as a Parquet row group
+//	write     encodes a partition's buffered rows as a Parquet row group,
+//	          with the page writer of package parquetfile
 //	publish   moves a finished run into the lake a date at a time, each
 //	          date all at once
 //
