@@ -238,6 +238,8 @@ func (d *decoder) begin(input int, line int64, dst *rows) *lineState {
 		dst.vals = append(dst.vals, span{})
 	}
 	st.vals = dst.vals[base:]
+	// Only a document this line's stringInto unescaped may use the index.
+	d.quotes.usable = false
 	d.extra = append(d.extra[:0], '{')
 	d.pos, d.bail = 0, false
 	return st

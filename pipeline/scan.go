@@ -179,9 +179,10 @@ func (s *objScanner) stringEnd(open int) (end int, esc bool, ok bool) {
 			s.qi++ // inside a nested value fastjson read
 		}
 		if s.qi+1 < len(q.at) && int(q.at[s.qi]) == open {
-			end = int(q.at[s.qi+1])
-			s.qi += 2
-			return end, false, true
+			if end = int(q.at[s.qi+1]); end < len(s.src) && s.src[end] == '"' {
+				s.qi += 2
+				return end, false, true
+			}
 		}
 		s.quotes = nil
 	}
@@ -206,6 +207,9 @@ func (s *objScanner) stringInto(dst *rows, q *quoteIndex) (jval, bool) {
 	arena, end, ok := appendString(dst.arena, s.src, s.i+1, q)
 	if !ok {
 		dst.arena = arena[:start]
+		if q != nil {
+			q.usable = false
+		}
 		return jval{}, false
 	}
 	dst.arena = arena

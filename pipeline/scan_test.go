@@ -341,3 +341,26 @@ func TestQuoteIndex(t *testing.T) {
 		})
 	}
 }
+
+// The quote index of a document the scanner read must not serve the
+// document of a later line that fastjson reads, even when that document
+// lies at the same place in its chunk's arena and has the same length.
+func TestQuoteIndexOfEarlierLine(t *testing.T) {
+	d := newDecoder(schema.HardwareFirmware, newKeyRegistry(), []string{""})
+	lines := []string{
+		`{"DeviceId":"d00001","DeviceName":"abcdef","AdditionalFields":"{\"a\":\"xxxx\"}"}`,
+		// The lone surrogate sends the line to fastjson before its document.
+		`{"DeviceId":"e00001","DeviceName":"\ud800","AdditionalFields":"{\"a\":\"x\\\"y\"}"}`,
+	}
+	var got string
+	for _, line := range lines {
+		r := newRows(len(schema.HardwareFirmware.Fields))
+		if rej := d.decodeChunk(chunk{data: []byte(line), firstLine: 1}, r, nil); len(rej) > 0 {
+			t.Fatalf("rejected: %s", rej[0].reason)
+		}
+		got = string(r.text(r.afs[0].text))
+	}
+	if got != `x"y` {
+		t.Errorf("af a = %q, want %q", got, `x"y`)
+	}
+}
