@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/bits"
 	"slices"
 	"time"
 	"unsafe"
@@ -460,8 +461,12 @@ func (fc *flatColumns) write(cols []*parquetfile.ColumnWriter, buf *rows, batch 
 // sortRows returns the order of buf's rows by the dataset's sort keys, then by
 // input and line, so that equal keys keep a stable, input-defined order.
 //
-// Keys compare by their first 8 bytes, read once per row as a big-endian
-// number, and in full only when those are equal.
+// The rows are first sorted by their first key's first 8 bytes, read as a
+// big-endian number whose low bits are then given to the row's index: plain
+// numbers, sorted with no comparison function and no look-up through the
+// index. The runs of rows that tie there, a device's rows for the most part,
+// are then sorted by the whole comparison, from the first key that differs
+// in the run.
 func sortRows(ds *schema.Dataset, buf *rows) []int32 {
 	var keys []int
 	for _, k := range ds.SortKeys {
@@ -472,34 +477,71 @@ func sortRows(ds *schema.Dataset, buf *rows) []int32 {
 		}
 	}
 	n, nk := buf.len(), len(keys)
-	prefix := make([]uint64, n*nk)
 	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
-		for j, f := range keys {
-			prefix[i*nk+j] = keyPrefix(buf.text(buf.field(i, f)))
+	if nk == 0 || n < 2 {
+		for i := range order {
+			order[i] = int32(i)
 		}
+		slices.SortFunc(order, func(a, b int32) int { return compareMeta(buf, a, b) })
+		return order
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		pa, pb := prefix[int(a)*nk:int(a)*nk+nk], prefix[int(b)*nk:int(b)*nk+nk]
-		for j, f := range keys {
-			if pa[j] != pb[j] {
-				if pa[j] < pb[j] {
-					return -1
-				}
-				return 1
-			}
+	// By the first key's prefix, less its low bits, which hold the index.
+	shift := uint(bits.Len(uint(n - 1)))
+	packed := make([]uint64, n)
+	for i := range packed {
+		packed[i] = keyPrefix(buf.text(buf.field(i, keys[0])))>>shift<<shift | uint64(i)
+	}
+	slices.Sort(packed)
+	for i, p := range packed {
+		order[i] = int32(p & (1<<shift - 1))
+	}
+
+	// Then each run of equal numbers by the whole comparison.
+	from := 0
+	compare := func(a, b int32) int {
+		for _, f := range keys[from:] {
 			if c := bytes.Compare(buf.text(buf.field(int(a), f)), buf.text(buf.field(int(b), f))); c != 0 {
 				return c
 			}
 		}
-		ma, mb := &buf.meta[a], &buf.meta[b]
-		if ma.input != mb.input {
-			return int(ma.input - mb.input)
+		return compareMeta(buf, a, b)
+	}
+	for lo := 0; lo < n; {
+		hi := lo + 1
+		for hi < n && packed[hi]>>shift == packed[lo]>>shift {
+			hi++
 		}
-		return int(ma.line - mb.line)
-	})
+		if hi-lo > 1 {
+			run := order[lo:hi]
+			from = sameKeys(buf, keys, run)
+			slices.SortFunc(run, compare)
+		}
+		lo = hi
+	}
 	return order
+}
+
+// sameKeys returns how many leading keys the rows of run all hold alike.
+func sameKeys(buf *rows, keys []int, run []int32) int {
+	first := int(run[0])
+	for j, f := range keys {
+		v := buf.text(buf.field(first, f))
+		for _, r := range run[1:] {
+			if !bytes.Equal(buf.text(buf.field(int(r), f)), v) {
+				return j
+			}
+		}
+	}
+	return len(keys)
+}
+
+// compareMeta orders rows of equal keys by input, then line.
+func compareMeta(buf *rows, a, b int32) int {
+	ma, mb := &buf.meta[a], &buf.meta[b]
+	if ma.input != mb.input {
+		return int(ma.input - mb.input)
+	}
+	return int(ma.line - mb.line)
 }
 
 // keyPrefix is b's first 8 bytes as a big-endian number, zeros past its end:
