@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/rle"
@@ -402,7 +401,8 @@ func (c *ColumnWriter) dictBounds() {
 func (c *ColumnWriter) boundBytes() (lo, hi []byte) {
 	switch c.leaf.kind {
 	case parquet.ByteArray:
-		return slices.Clone(c.minB), slices.Clone(c.maxB)
+		// Never nil, even for an empty string: a nil bound is no bound.
+		return append([]byte{}, c.minB...), append([]byte{}, c.maxB...)
 	case parquet.Boolean:
 		return []byte{byte(c.minI)}, []byte{byte(c.maxI)}
 	case parquet.Int32:

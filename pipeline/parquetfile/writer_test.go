@@ -440,3 +440,39 @@ func TestWriterFreshColumn(t *testing.T) {
 		})
 	}
 }
+
+// An empty string is a chunk's minimum like any other: its bounds must not
+// be dropped because the writer's bound buffers were never allocated.
+func TestEmptyStringBound(t *testing.T) {
+	for _, enc := range []string{"dict", "plain"} {
+		node := parquet.Encoded(parquet.String(), &parquet.RLEDictionary)
+		if enc == "plain" {
+			node = parquet.Encoded(parquet.String(), &parquet.Plain)
+		}
+		s := parquet.NewSchema("t", parquet.Group{"s": parquet.Optional(node)})
+		for _, vals := range [][]string{{"", "a"}, {"", ""}} {
+			var buf bytes.Buffer
+			w, err := NewWriter(&buf, s, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				w.Column(0).Bytes([]byte(v))
+			}
+			if err := w.EndRowGroup(); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := f.Metadata().RowGroups[0].Columns[0].MetaData.Statistics
+			if st.MinValue == nil || st.MaxValue == nil || string(st.MinValue) != "" || string(st.MaxValue) != vals[1] {
+				t.Errorf("%s %q: min %q (nil %v), max %q (nil %v)", enc, vals, st.MinValue, st.MinValue == nil, st.MaxValue, st.MaxValue == nil)
+			}
+		}
+	}
+}
