@@ -35,6 +35,8 @@ type ColumnWriter struct {
 	dict      map[string]int32
 	dictVals  []byte
 	dictCount int32
+	lastIdx   int32 // the index dictIndex returned last, or -1
+	lastVal   []byte
 
 	// The chunk's data pages so far, compressed, after their headers, and
 	// its dictionary page, made last but written first.
@@ -87,7 +89,7 @@ func (c *ColumnWriter) reset() {
 	c.defs, c.reps, c.vals, c.bits, c.idx = c.defs[:0], c.reps[:0], c.vals[:0], c.bits[:0], c.idx[:0]
 	c.nulls = 0
 	clear(c.dict)
-	c.dictVals, c.dictCount = c.dictVals[:0], 0
+	c.dictVals, c.dictCount, c.lastIdx = c.dictVals[:0], 0, -1
 	c.pages = c.pages[:0]
 	c.rows, c.values, c.chunkNulls, c.pageCount = 0, 0, 0, 0
 	c.uncompSize, c.compSize = 0, 0
@@ -160,7 +162,12 @@ func (c *ColumnWriter) byteArray(b []byte) {
 }
 
 // dictIndex returns b's index in the chunk's dictionary, adding it if new.
+// Rows come sorted by device, and a device's rows share many values: half
+// the lookups find the value looked up last.
 func (c *ColumnWriter) dictIndex(b []byte) int32 {
+	if c.lastIdx >= 0 && string(b) == string(c.lastVal) {
+		return c.lastIdx
+	}
 	i, ok := c.dict[string(b)]
 	if !ok {
 		i = c.dictCount
@@ -169,6 +176,7 @@ func (c *ColumnWriter) dictIndex(b []byte) int32 {
 		c.dictVals = binary.LittleEndian.AppendUint32(c.dictVals, uint32(len(b)))
 		c.dictVals = append(c.dictVals, b...)
 	}
+	c.lastIdx, c.lastVal = i, append(c.lastVal[:0], b...)
 	return i
 }
 
