@@ -536,6 +536,13 @@ func unescapeUntil(dst, src []byte, i int, q *quoteIndex) ([]byte, int, bool) {
 		switch c := src[i]; {
 		case c == '"' || c < 0x20:
 			return dst[:n+j], i, true
+		case c == '\\' && i+1 < len(src) && src[i+1] == '"':
+			// The escape of a document's every quote, taken without a call.
+			out[j] = '"'
+			if q != nil {
+				q.at = append(q.at, int32(j))
+			}
+			i, j = i+2, j+1
 		case c == '\\':
 			var ok bool
 			if i, j, ok = unescapeAt(src, i, out, j); !ok {
