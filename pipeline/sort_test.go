@@ -14,14 +14,7 @@ import (
 // comparing the key prefixes through the index, then whole keys, input and
 // line. The order sortRows returns must not differ from it.
 func sortRowsByPrefix(ds *schema.Dataset, buf *rows) []int32 {
-	var keys []int
-	for _, k := range ds.SortKeys {
-		for i, f := range ds.Fields {
-			if f.Key == k {
-				keys = append(keys, i)
-			}
-		}
-	}
+	keys := sortFields(ds)
 	n, nk := buf.len(), len(keys)
 	prefix := make([]uint64, n*nk)
 	order := make([]int32, n)

@@ -458,6 +458,19 @@ func (fc *flatColumns) write(cols []*parquetfile.ColumnWriter, buf *rows, batch 
 	}
 }
 
+// sortFields returns the indexes of the dataset's sort keys among its fields.
+func sortFields(ds *schema.Dataset) []int {
+	var keys []int
+	for _, k := range ds.SortKeys {
+		for i, f := range ds.Fields {
+			if f.Key == k {
+				keys = append(keys, i)
+			}
+		}
+	}
+	return keys
+}
+
 // sortRows returns the order of buf's rows by the dataset's sort keys, then by
 // input and line, so that equal keys keep a stable, input-defined order.
 //
@@ -468,14 +481,7 @@ func (fc *flatColumns) write(cols []*parquetfile.ColumnWriter, buf *rows, batch 
 // are then sorted by the whole comparison, from the first key that differs
 // in the run.
 func sortRows(ds *schema.Dataset, buf *rows) []int32 {
-	var keys []int
-	for _, k := range ds.SortKeys {
-		for i, f := range ds.Fields {
-			if f.Key == k {
-				keys = append(keys, i)
-			}
-		}
-	}
+	keys := sortFields(ds)
 	n, nk := buf.len(), len(keys)
 	order := make([]int32, n)
 	if nk == 0 || n < 2 {

@@ -148,9 +148,13 @@ func (c *ColumnWriter) byteArray(b []byte) {
 	}
 	c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(len(b)))
 	c.vals = append(c.vals, b...)
-	if !c.leaf.bounds {
-		return
+	if c.leaf.bounds {
+		c.byteBounds(b)
 	}
+}
+
+// byteBounds widens the chunk's bounds to take b.
+func (c *ColumnWriter) byteBounds(b []byte) {
 	switch {
 	case !c.hasBounds:
 		c.minB, c.maxB, c.hasBounds = append(c.minB[:0], b...), append(c.maxB[:0], b...), true
@@ -196,14 +200,17 @@ func (c *ColumnWriter) Int64(v int64) {
 	c.intBounds(v)
 }
 
-func (c *ColumnWriter) intBounds(v int64) {
+func (c *ColumnWriter) intBounds(v int64) { widen(&c.minI, &c.maxI, &c.hasBounds, v) }
+
+// widen widens the bounds lo..hi, if has, to take v.
+func widen[T int64 | float64](lo, hi *T, has *bool, v T) {
 	switch {
-	case !c.hasBounds:
-		c.minI, c.maxI, c.hasBounds = v, v, true
-	case v < c.minI:
-		c.minI = v
-	case v > c.maxI:
-		c.maxI = v
+	case !*has:
+		*lo, *hi, *has = v, v, true
+	case v < *lo:
+		*lo = v
+	case v > *hi:
+		*hi = v
 	}
 }
 
@@ -212,14 +219,8 @@ func (c *ColumnWriter) Double(v float64) {
 	c.row()
 	c.defs = append(c.defs, c.leaf.maxDef)
 	c.vals = binary.LittleEndian.AppendUint64(c.vals, math.Float64bits(v))
-	switch {
-	case math.IsNaN(v):
-	case !c.hasBounds:
-		c.minF, c.maxF, c.hasBounds = v, v, true
-	case v < c.minF:
-		c.minF = v
-	case v > c.maxF:
-		c.maxF = v
+	if !math.IsNaN(v) {
+		widen(&c.minF, &c.maxF, &c.hasBounds, v)
 	}
 }
 
@@ -393,14 +394,7 @@ func (c *ColumnWriter) dictBounds() {
 		n := binary.LittleEndian.Uint32(b)
 		v := b[4 : 4+n]
 		b = b[4+n:]
-		switch {
-		case !c.hasBounds:
-			c.minB, c.maxB, c.hasBounds = append(c.minB[:0], v...), append(c.maxB[:0], v...), true
-		case bytes.Compare(v, c.minB) < 0:
-			c.minB = append(c.minB[:0], v...)
-		case bytes.Compare(v, c.maxB) > 0:
-			c.maxB = append(c.maxB[:0], v...)
-		}
+		c.byteBounds(v)
 	}
 }
 

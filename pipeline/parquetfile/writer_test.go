@@ -413,25 +413,7 @@ func TestWriterFreshColumn(t *testing.T) {
 			for len(columnPool) > 0 {
 				<-columnPool
 			}
-			s := parquet.NewSchema("t", parquet.Group{"a": parquet.Optional(tt.node)})
-			var buf bytes.Buffer
-			w, err := NewWriter(&buf, s, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := w.Column(0)
-			c.Bytes([]byte(""))
-			c.Bytes([]byte("x"))
-			if err := w.EndRowGroup(); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-			f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := writeStrings(t, tt.node, "", "x")
 			rows := make([]parquet.Row, 3)
 			n, _ := parquet.NewReader(f).ReadRows(rows)
 			if n != 2 || string(rows[0][0].ByteArray()) != "" || rows[0][0].IsNull() || string(rows[1][0].ByteArray()) != "x" {
@@ -449,30 +431,38 @@ func TestEmptyStringBound(t *testing.T) {
 		if enc == "plain" {
 			node = parquet.Encoded(parquet.String(), &parquet.Plain)
 		}
-		s := parquet.NewSchema("t", parquet.Group{"s": parquet.Optional(node)})
 		for _, vals := range [][]string{{"", "a"}, {"", ""}} {
-			var buf bytes.Buffer
-			w, err := NewWriter(&buf, s, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				w.Column(0).Bytes([]byte(v))
-			}
-			if err := w.EndRowGroup(); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-			f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := writeStrings(t, node, vals...)
 			st := f.Metadata().RowGroups[0].Columns[0].MetaData.Statistics
 			if st.MinValue == nil || st.MaxValue == nil || string(st.MinValue) != "" || string(st.MaxValue) != vals[1] {
 				t.Errorf("%s %q: min %q (nil %v), max %q (nil %v)", enc, vals, st.MinValue, st.MinValue == nil, st.MaxValue, st.MaxValue == nil)
 			}
 		}
 	}
+}
+
+// writeStrings writes vals as the one row group of a file whose one column
+// is an optional node, and opens the file.
+func writeStrings(t *testing.T, node parquet.Node, vals ...string) *parquet.File {
+	t.Helper()
+	s := parquet.NewSchema("t", parquet.Group{"a": parquet.Optional(node)})
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vals {
+		w.Column(0).Bytes([]byte(v))
+	}
+	if err := w.EndRowGroup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
