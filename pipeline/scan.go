@@ -229,6 +229,9 @@ func (s *objScanner) end() bool {
 
 // ws skips JSON white space.
 func (s *objScanner) ws() {
+	if s.i < len(s.src) && s.src[s.i] > ' ' {
+		return // the usual case: no space at all
+	}
 	for s.i < len(s.src) {
 		switch s.src[s.i] {
 		case ' ', '\t', '\n', '\r':
