@@ -74,9 +74,11 @@ func getColumn() *ColumnWriter {
 }
 
 func putColumn(c *ColumnWriter) {
+	// A map keeps the room it grew to, even cleared.
+	bigDict := c.dictCount > 1<<16
 	c.w, c.leaf = nil, nil
 	c.reset()
-	if cap(c.pages) > 8<<20 || cap(c.vals) > 4<<20 || cap(c.dictVals) > 4<<20 {
+	if bigDict || cap(c.pages) > 8<<20 || cap(c.vals) > 4<<20 || cap(c.dictVals) > 4<<20 {
 		return
 	}
 	select {
