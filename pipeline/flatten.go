@@ -392,9 +392,35 @@ func (f *flattener) value(dst *rows, v jval) (schema.Kind, uint64, span) {
 	return k, num, dst.put(validUTF8(v.text), k)
 }
 
+// shortInt reads an integer of at most 15 digits, the common case, which
+// fits a KindInt whatever its digits; it reports false for anything else.
+func shortInt(lit []byte) (int64, bool) {
+	digits := lit
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(lit) {
+		n = -n
+	}
+	return n, true
+}
+
 // classifyNumber tells what a JSON number literal is and returns its value as
 // int64 or float64 bits.
 func classifyNumber(lit []byte) (schema.Kind, uint64) {
+	if n, ok := shortInt(lit); ok {
+		return schema.KindInt, uint64(n)
+	}
 	if bytes.ContainsAny(lit, ".eE") {
 		x, err := strconv.ParseFloat(string(lit), 64)
 		if err != nil || math.IsInf(x, 0) {

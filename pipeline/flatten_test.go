@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -135,7 +136,9 @@ func TestClassifyNumber(t *testing.T) {
 		{"0", schema.KindInt}, {"-12", schema.KindInt}, {"9007199254740992", schema.KindInt},
 		{"9007199254740993", schema.KindWideInt}, {"9223372036854775807", schema.KindWideInt},
 		{"9223372036854775808", schema.KindBigNum}, {"1.5", schema.KindFloat}, {"1e3", schema.KindFloat},
-		{"1E-3", schema.KindFloat}, {"1e400", schema.KindBigNum},
+		{"1E-3", schema.KindFloat}, {"1e400", schema.KindBigNum}, {"-0", schema.KindInt},
+		{"999999999999999", schema.KindInt}, {"-999999999999999", schema.KindInt},
+		{"-9223372036854775808", schema.KindWideInt}, {"-9223372036854775809", schema.KindBigNum},
 	}
 	for _, tt := range tests {
 		k, num := classifyNumber([]byte(tt.lit))
@@ -205,4 +208,21 @@ func TestFlattenColumnLimit(t *testing.T) {
 	if len(reg.cols) != MaxFlattenedColumns || fl.overflow != 5 || len(r.afs) != MaxFlattenedColumns {
 		t.Errorf("columns %d, overflow %d, values %d", len(reg.cols), fl.overflow, len(r.afs))
 	}
+}
+
+// FuzzShortInt checks the short-integer fast path against strconv.
+func FuzzShortInt(f *testing.F) {
+	for _, seed := range []string{"0", "-0", "12", "-", "", "999999999999999", "1234567890123456", "1.5", "0x1", "+1"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, lit string) {
+		n, ok := shortInt([]byte(lit))
+		if !ok {
+			return
+		}
+		want, err := strconv.ParseInt(lit, 10, 64)
+		if err != nil || n != want || n > 1<<53 || n < -(1<<53) {
+			t.Fatalf("shortInt(%q) = %d, strconv %d, %v", lit, n, want, err)
+		}
+	})
 }
