@@ -1,12 +1,10 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"github.com/mdvm-parquet/mdvm-parquet/schema/sample"
 	"github.com/mdvm-parquet/mdvm-parquet/sink/local"
 	"testing"
-	"time"
 
 	"github.com/mdvm-parquet/mdvm-parquet/schema"
 )
@@ -14,18 +12,8 @@ import (
 // benchLines returns about 8 MB of generated export lines, as the
 // benchmark corpus holds them.
 func benchLines(b testing.TB) []byte {
-	var buf bytes.Buffer
-	cfg := sample.Config{Dataset: schema.HardwareFirmware, Records: 8000, Groups: 50, Unassigned: true,
-		Seed: 1, Layout: sample.Mixed, GeneratedTime: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)}
-	err := sample.Records(cfg, func(rec []byte) error {
-		buf.Write(rec)
-		buf.WriteByte('\n')
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return buf.Bytes()
+	return generate(b, sample.Config{Dataset: schema.HardwareFirmware, Records: 8000, Groups: 50, Unassigned: true,
+		Seed: 1, Layout: sample.Mixed})
 }
 
 // BenchmarkDecodeChunk compares the one-pass scanner with fastjson, which

@@ -137,9 +137,17 @@ func TestScannerTakesExportLines(t *testing.T) {
 }
 
 func sampleLines(t testing.TB, ds *schema.Dataset, n int, quirks bool) []byte {
+	return generate(t, sample.Config{Dataset: ds, Records: n, Groups: 5, Unassigned: true, Seed: 3, Quirks: quirks})
+}
+
+// generate returns the records cfg generates, a line each, generated at
+// 2026-11-30T06:00:00Z unless cfg says otherwise.
+func generate(t testing.TB, cfg sample.Config) []byte {
+	t.Helper()
+	if cfg.GeneratedTime.IsZero() {
+		cfg.GeneratedTime = time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	}
 	var buf bytes.Buffer
-	cfg := sample.Config{Dataset: ds, Records: n, Groups: 5, Unassigned: true, Seed: 3, Quirks: quirks,
-		GeneratedTime: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)}
 	err := sample.Records(cfg, func(rec []byte) error {
 		buf.Write(rec)
 		buf.WriteByte('\n')

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -20,21 +19,12 @@ import (
 // sampleRows decodes n generated records of ds, quirks included.
 func sampleRows(t testing.TB, ds *schema.Dataset, n int) (*rows, *keyRegistry) {
 	t.Helper()
-	var data bytes.Buffer
-	cfg := sample.Config{Dataset: ds, Records: n, Groups: 3, Unassigned: true, Seed: 7, Layout: sample.Mixed,
-		Quirks: true, GeneratedTime: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)}
-	err := sample.Records(cfg, func(rec []byte) error {
-		data.Write(rec)
-		data.WriteByte('\n')
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := generate(t, sample.Config{Dataset: ds, Records: n, Groups: 3, Unassigned: true, Seed: 7,
+		Layout: sample.Mixed, Quirks: true})
 	reg := newKeyRegistry()
 	d := newDecoder(ds, reg, []string{""})
 	r := newRows(len(ds.Fields))
-	d.decodeChunk(chunk{data: data.Bytes(), firstLine: 1}, r, nil)
+	d.decodeChunk(chunk{data: data, firstLine: 1}, r, nil)
 	if r.len() == 0 {
 		t.Fatalf("%s: no rows decoded", ds.Name)
 	}
