@@ -20,8 +20,9 @@ const maxPageLevels = 1 << 17
 // match the column's type: Bytes for BYTE_ARRAY, Int32, Int64 (timestamps
 // too), Double, Bool; lists take Null, EmptyList and Element.
 type ColumnWriter struct {
-	w    *Writer
-	leaf *leaf
+	w        *Writer
+	leaf     *leaf
+	pageSize int // the Writer's, read for every cell
 
 	// The page being filled.
 	defs  []uint8
@@ -100,7 +101,7 @@ func (c *ColumnWriter) reset() {
 
 // row starts a row: the page is cut first if it is full.
 func (c *ColumnWriter) row() {
-	if len(c.defs) > 0 && (len(c.vals)+4*len(c.idx)+len(c.bits)/8 >= c.w.opt.PageSize || len(c.defs) >= maxPageLevels) {
+	if len(c.defs) > 0 && (len(c.vals)+4*len(c.idx)+len(c.bits)/8 >= c.pageSize || len(c.defs) >= maxPageLevels) {
 		c.cutPage()
 	}
 	c.rows++

@@ -144,7 +144,7 @@ func (w *Writer) Column(i int) *ColumnWriter {
 		return c
 	}
 	c := getColumn()
-	c.w, c.leaf = w, &w.leaves[i]
+	c.w, c.leaf, c.pageSize = w, &w.leaves[i], w.opt.PageSize
 	w.cols[i] = c
 	return c
 }
